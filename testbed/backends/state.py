@@ -1,0 +1,142 @@
+"""The run directory: what each rig created, written before and after it is created.
+
+Layout, one folder per rig under ``$TESTBED_RUN_DIR`` (default ``/run/testbed``)::
+
+    rigs/<rig>/journal.jsonl   append-only: an "intent" line before each namespace is made,
+                               a "created" line (with its inode) after
+    rigs/<rig>/state.json      the whole rig, written atomically once ``up`` has finished
+    rigs/<rig>.lock            flock held by whichever command is changing the rig
+
+The default lives on tmpfs, like /run/netns itself: a reboot clears both together, so the
+state can never outlive the objects it describes. The journal is flushed (not fsynced) per
+line for the same reason: only a crash of the kernel loses it, and that loses the
+namespaces too.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..errors import RigConflict
+
+DEFAULT_RUN_DIR = "/run/testbed"
+
+
+def run_dir() -> Path:
+    return Path(os.environ.get("TESTBED_RUN_DIR", DEFAULT_RUN_DIR))
+
+
+def rigs_dir() -> Path:
+    return run_dir() / "rigs"
+
+
+def rig_dir(rig: str) -> Path:
+    return rigs_dir() / rig
+
+
+def known_rigs() -> list[str]:
+    """Rigs with a journal or state in the run directory (up, or left by a crash)."""
+    try:
+        return sorted(p.name for p in rigs_dir().iterdir() if p.is_dir())
+    except FileNotFoundError:
+        return []
+
+
+@contextmanager
+def rig_lock(rig: str, wait: bool = False) -> Iterator[None]:
+    """Hold the rig's lock; another command changing the same rig fails fast (or waits)."""
+    rigs_dir().mkdir(parents=True, exist_ok=True)
+    with open(rigs_dir() / f"{rig}.lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise RigConflict(f"rig {rig!r} is being changed by another testbed command; try again when it ends") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@dataclass
+class Journal:
+    """Append-only record of namespaces as they are created."""
+
+    rig: str
+    handle: TextIO | None = None
+
+    def open(self) -> Journal:
+        rig_dir(self.rig).mkdir(parents=True, exist_ok=True)
+        self.handle = open(rig_dir(self.rig) / "journal.jsonl", "a", encoding="utf-8")
+        return self
+
+    def write(self, **entry: Any) -> None:
+        assert self.handle is not None
+        self.handle.write(json.dumps(entry, separators=(",", ":")) + "\n")
+        self.handle.flush()
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+
+@dataclass
+class JournalRecord:
+    """What a journal says was (possibly) created: namespace name -> inode (None if only intended)."""
+
+    namespaces: dict[str, int | None] = field(default_factory=dict)
+    run_id: str | None = None
+
+
+def read_journal(rig: str) -> JournalRecord:
+    record = JournalRecord()
+    path = rig_dir(rig) / "journal.jsonl"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return record
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut short by a crash: its intent line, if any, was read before
+        if entry.get("op") == "begin":
+            record.run_id = entry.get("run_id")
+        elif entry.get("op") == "intent":
+            record.namespaces.setdefault(entry["netns"], None)
+        elif entry.get("op") == "created":
+            record.namespaces[entry["netns"]] = entry["inode"]
+    return record
+
+
+def write_state(rig: str, state: dict[str, Any]) -> None:
+    """Atomically replace the rig's state file."""
+    path = rig_dir(rig) / "state.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_state(rig: str) -> dict[str, Any] | None:
+    try:
+        return json.loads((rig_dir(rig) / "state.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+
+
+def forget_rig(rig: str) -> None:
+    """Drop the rig's journal and state. The lock file stays: unlinking a held flock races."""
+    shutil.rmtree(rig_dir(rig), ignore_errors=True)
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
