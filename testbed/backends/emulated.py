@@ -94,7 +94,7 @@ class EmulatedRig:
             _refuse_existing(plan)
             run_id = secrets.token_hex(4)
             journal = st.Journal(plan.rig).open()
-            journal.write(op="begin", run_id=run_id, topology=topology.source, at=st.now())
+            journal.write("begin", run_id, st.now(), topology.source or "-")
             try:
                 inodes = namespace_thread().call(lambda: _build(plan, run_id, journal))
             except BaseException as exc:
@@ -209,7 +209,7 @@ def _build(plan: RigPlan, run_id: str, journal: st.Journal) -> dict[str, int]:
     inodes: dict[str, int] = {}
     try:
         for ns in plan.namespaces:
-            journal.write(op="intent", netns=ns.netns)
+            journal.write("intent", ns.netns)
 
             tag = ownership_tag(plan.rig, ns.node, run_id)
 
@@ -224,7 +224,7 @@ def _build(plan: RigPlan, run_id: str, journal: st.Journal) -> dict[str, int]:
             sockets[ns.node] = thread.create(ns.netns, tag, inside)
             fds[ns.node] = os.open(netns_path(ns.netns), os.O_RDONLY | os.O_CLOEXEC)
             inodes[ns.node] = os.fstat(fds[ns.node]).st_ino
-            journal.write(op="created", netns=ns.netns, inode=inodes[ns.node])
+            journal.write("created", ns.netns, inodes[ns.node])
         veths: dict[str, RtnlBatch] = {}
         for v in plan.veths:
             batch = veths.setdefault(v.a, RtnlBatch(sockets[v.a], f"link {v.link}: "))
@@ -303,24 +303,24 @@ def down_rig(rig: str) -> DownReport:
     """Remove exactly what ``rig`` created, from its state file or, after a crash, its journal."""
     require_root("taking a rig down")
     with st.rig_lock(rig, wait=True):
-        if st.read_state(rig) is None and not st.read_journal(rig).namespaces:
-            if rig not in st.known_rigs():
-                up = st.known_rigs()
-                hint = f"rigs up: {', '.join(up)}" if up else "no rig is up"
-                raise RigNotFound(f"rig {rig!r} is not up ({hint}); if a crashed run lost its run directory, "
-                                  f"`testbed clean --rig {rig}` finds what carries our tag")
+        if rig not in st.known_rigs():
+            up = st.known_rigs()
+            hint = f"rigs up: {', '.join(up)}" if up else "no rig is up"
+            raise RigNotFound(f"rig {rig!r} is not up ({hint}); if a crashed run lost its run directory, "
+                              f"`testbed clean --rig {rig}` finds what carries our tag")
         return _remove_rig_objects(rig)
+
+
+def _recorded_namespaces(rig: str) -> dict[str, int | None]:
+    """Namespace name -> inode (None: intended, maybe never made), from the journal."""
+    return dict(st.read_journal(rig).namespaces)
 
 
 def _remove_rig_objects(rig: str) -> DownReport:
     """Caller holds the rig lock. Namespaces are matched by recorded inode, or by our tag."""
     report = DownReport(rig)
     owned: dict[str, int] = {}
-    state = st.read_state(rig)
-    recorded: dict[str, int | None] = dict(st.read_journal(rig).namespaces)
-    if state is not None:
-        recorded.update({n["namespace"]: n["inode"] for n in state["nodes"]})
-    for name, inode in recorded.items():
+    for name, inode in _recorded_namespaces(rig).items():
         current = netns_inode(name)
         if current is None:
             # A crash between creating the name and mounting the namespace on it.
@@ -370,10 +370,8 @@ def clean(rig: str | None = None, dry_run: bool = False) -> CleanReport:
     rigs = [r for r in st.known_rigs() if rig is None or r == rig]
     for name in rigs:
         if dry_run:
-            recorded = st.read_journal(name).namespaces
-            state = st.read_state(name) or {"nodes": []}
-            names = sorted(set(recorded) | {n["namespace"] for n in state["nodes"]})
-            report.removed.append(DownReport(name, [n for n in names if netns_inode(n) is not None]))
+            names = sorted(n for n in _recorded_namespaces(name) if os.path.exists(netns_path(n)))
+            report.removed.append(DownReport(name, names))
             continue
         with st.rig_lock(name, wait=True):
             report.removed.append(_remove_rig_objects(name))

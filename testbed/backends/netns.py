@@ -63,8 +63,19 @@ def netns_inode(name: str) -> int | None:
         st = os.stat(netns_path(name))
     except FileNotFoundError:
         return None
-    # An unmounted placeholder is a plain empty file on the run directory's file system.
-    return st.st_ino if st.st_dev != os.stat(NETNS_DIR).st_dev else None
+    # A mounted namespace shows the nsfs file system; an unmounted placeholder does not.
+    return st.st_ino if st.st_dev == _nsfs_dev() else None
+
+
+_NSFS_DEV: int | None = None
+
+
+def _nsfs_dev() -> int:
+    """The device number of nsfs, where every namespace file lives."""
+    global _NSFS_DEV
+    if _NSFS_DEV is None:
+        _NSFS_DEV = os.stat("/proc/self/ns/net").st_dev
+    return _NSFS_DEV
 
 
 def _prepare_netns_dir() -> None:

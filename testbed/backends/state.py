@@ -2,8 +2,8 @@
 
 Layout, one folder per rig under ``$TESTBED_RUN_DIR`` (default ``/run/testbed``)::
 
-    rigs/<rig>/journal.jsonl   append-only: an "intent" line before each namespace is made,
-                               a "created" line (with its inode) after
+    rigs/<rig>/journal.tsv     append-only: an "intent" line before each namespace is made,
+                               a "created" line (with its inode) after; what down removes
     rigs/<rig>/state.json      the whole rig, written atomically once ``up`` has finished
     rigs/<rig>.lock            flock held by whichever command is changing the rig
 
@@ -29,6 +29,7 @@ from typing import Any, TextIO
 from ..errors import RigConflict
 
 DEFAULT_RUN_DIR = "/run/testbed"
+JOURNAL = "journal.tsv"
 
 
 def run_dir() -> Path:
@@ -75,12 +76,13 @@ class Journal:
 
     def open(self) -> Journal:
         rig_dir(self.rig).mkdir(parents=True, exist_ok=True)
-        self.handle = open(rig_dir(self.rig) / "journal.jsonl", "a", encoding="utf-8")
+        self.handle = open(rig_dir(self.rig) / JOURNAL, "a", encoding="utf-8")
         return self
 
-    def write(self, **entry: Any) -> None:
+    def write(self, op: str, *fields: object) -> None:
+        """One tab-separated line (a format that parses fast at teardown), flushed at once."""
         assert self.handle is not None
-        self.handle.write(json.dumps(entry, separators=(",", ":")) + "\n")
+        self.handle.write("\t".join([op, *map(str, fields)]) + "\n")
         self.handle.flush()
 
     def close(self) -> None:
@@ -99,22 +101,20 @@ class JournalRecord:
 
 def read_journal(rig: str) -> JournalRecord:
     record = JournalRecord()
-    path = rig_dir(rig) / "journal.jsonl"
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = (rig_dir(rig) / JOURNAL).read_text(encoding="utf-8")
     except FileNotFoundError:
         return record
-    for line in lines:
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line cut short by a crash: its intent line, if any, was read before
-        if entry.get("op") == "begin":
-            record.run_id = entry.get("run_id")
-        elif entry.get("op") == "intent":
-            record.namespaces.setdefault(entry["netns"], None)
-        elif entry.get("op") == "created":
-            record.namespaces[entry["netns"]] = entry["inode"]
+    for line in text.split("\n"):
+        fields = line.split("\t")
+        # A last line cut short by a crash fails these shape checks and is skipped; the
+        # intent line before it still names the namespace.
+        if fields[0] == "begin" and len(fields) >= 2:
+            record.run_id = fields[1]
+        elif fields[0] == "intent" and len(fields) == 2:
+            record.namespaces.setdefault(fields[1], None)
+        elif fields[0] == "created" and len(fields) == 3 and fields[2].isdigit():
+            record.namespaces[fields[1]] = int(fields[2])
     return record
 
 

@@ -227,14 +227,14 @@ def test_sigkill_in_the_middle_of_up_then_down_removes_everything(rig_name, run_
     before = host_snapshot()
     topology = tmp_path / "big.yaml"
     topology.write_text(campus(400), encoding="utf-8")
-    journal = run_dir / "rigs" / rig_name / "journal.jsonl"
+    journal = run_dir / "rigs" / rig_name / "journal.tsv"
     env = dict(os.environ, TESTBED_RUN_DIR=str(run_dir))
     proc = subprocess.Popen([sys.executable, "-m", "testbed", "up", "--rig", rig_name, str(topology)],
                             env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            if journal.exists() and journal.read_text().count('"created"') >= 3:
+            if journal.exists() and journal.read_text().count('created\t') >= 3:
                 break
             time.sleep(0.001)
         proc.send_signal(signal.SIGKILL)
@@ -259,12 +259,12 @@ def test_sigkill_in_the_middle_of_up_and_lost_run_directory_clean_removes_everyt
         rig_name, run_dir, tmp_path) -> None:
     topology = tmp_path / "big.yaml"
     topology.write_text(campus(400), encoding="utf-8")
-    journal = run_dir / "rigs" / rig_name / "journal.jsonl"
+    journal = run_dir / "rigs" / rig_name / "journal.tsv"
     env = dict(os.environ, TESTBED_RUN_DIR=str(run_dir))
     proc = subprocess.Popen([sys.executable, "-m", "testbed", "up", "--rig", rig_name, str(topology)],
                             env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        while not (journal.exists() and journal.read_text().count('"created"') >= 10):
+        while not (journal.exists() and journal.read_text().count('created\t') >= 10):
             assert proc.poll() is None, "up ended before it could be killed"
             time.sleep(0.001)
         proc.kill()
