@@ -107,6 +107,11 @@ class EmulatedRig:
                                       f"{plan.rig!r} was being built; nothing of the rig was left behind") from None
                 if isinstance(exc, PermissionError):
                     require_root("bringing a rig up")
+                    raise HostUnsuitable(f"the host refused to create namespaces ({exc}); is this a container "
+                                         "without CAP_SYS_ADMIN?") from None
+                if isinstance(exc, OSError) and exc.errno == errno.EINVAL and "unshare" in str(exc):
+                    raise HostUnsuitable("the kernel has no network namespaces (CONFIG_NET_NS); "
+                                         "an emulated rig needs them") from None
                 raise
             journal.close()
             state = _state_of(plan, run_id, inodes)

@@ -90,7 +90,7 @@ def plan_rig(topo: Topology, rig: str | None = None) -> RigPlan:
     for link in topo.links:
         assert link.addresses is not None and link.name is not None
         indices = []
-        for end, address in zip(link.endpoints, link.addresses):
+        for end, address in zip(link.endpoints, link.addresses, strict=True):
             index = next_index[end.node]
             next_index[end.node] += 1
             assert end.interface is not None

@@ -60,7 +60,8 @@ def rig_lock(rig: str, wait: bool = False) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
-            raise RigConflict(f"rig {rig!r} is being changed by another testbed command; try again when it ends") from None
+            raise RigConflict(f"rig {rig!r} is being changed by another testbed command; "
+                              "try again when it ends") from None
         try:
             yield
         finally:

@@ -30,7 +30,8 @@ def check_topology(topo: Topology) -> list[Problem]:
     problems += _check_profiles(topo)
     problems += _check_links(topo)
     if topo.addressing.prefix not in (30, 31):
-        problems.append(Problem(("addressing", "prefix"), f"link subnets are /30 or /31, got /{topo.addressing.prefix}"))
+        problems.append(Problem(("addressing", "prefix"),
+                                f"link subnets are /30 or /31, got /{topo.addressing.prefix}"))
     return problems
 
 
@@ -115,7 +116,8 @@ def _check_links(topo: Topology) -> list[Problem]:
         if link.via is not None:
             via = topo.nodes.get(link.via)
             if via is None:
-                problems.append(Problem(path + ("via",), f"no node named {link.via!r}{did_you_mean(link.via, topo.nodes)}"))
+                problems.append(Problem(path + ("via",),
+                                        f"no node named {link.via!r}{did_you_mean(link.via, topo.nodes)}"))
             elif via.role != "modem":
                 problems.append(Problem(path + ("via",), f"via names node {link.via!r}, whose role is "
                                         f"{via.role!r}; a link goes via a node of role 'modem'"))
@@ -130,7 +132,8 @@ def _check_links(topo: Topology) -> list[Problem]:
                 problems.append(Problem(path + ("name",), f"link name {link.name!r} may hold only letters, digits, "
                                         "'-', '_' and '.'"))
             if link.name in names:
-                problems.append(Problem(path + ("name",), f"link name {link.name!r} is already used by links[{names[link.name]}]"))
+                problems.append(Problem(path + ("name",),
+                                        f"link name {link.name!r} is already used by links[{names[link.name]}]"))
             names.setdefault(link.name, i)
         if link.mtu is not None and not 68 <= link.mtu <= 65535:
             problems.append(Problem(path + ("mtu",), f"mtu must be between 68 and 65535, got {link.mtu}"))

@@ -68,11 +68,13 @@ class Impairment:
     duplicate_correlation: Percent | None = None
     corrupt: Percent | None = field(default=None, metadata=doc("packets with a flipped bit"))
     corrupt_correlation: Percent | None = None
-    reorder: Percent | None = field(default=None, metadata=doc("packets sent at once, ahead of delayed ones; needs delay"))
+    reorder: Percent | None = field(
+        default=None, metadata=doc("packets sent at once, ahead of delayed ones; needs delay"))
     reorder_correlation: Percent | None = None
     reorder_gap: int | None = field(default=None, metadata=doc("every n-th packet is reordered; needs reorder"))
     rate: Rate | None = field(default=None, metadata=doc("link rate, such as 100mbit"))
-    packet_overhead: int | None = field(default=None, metadata=doc("bytes added (or removed, if negative) per packet for rate"))
+    packet_overhead: int | None = field(
+        default=None, metadata=doc("bytes added (or removed, if negative) per packet for rate"))
     limit: int | None = field(default=None, metadata=doc("queue length in packets; set it when rate x delay is large"))
     ecn: bool | None = field(default=None, metadata=doc("mark ECN instead of dropping; needs a loss model"))
     slot: Slot | None = None
@@ -81,7 +83,8 @@ class Impairment:
         """This impairment with every field that ``other`` sets taken from ``other``."""
         if other is None:
             return self
-        changes = {f.name: getattr(other, f.name) for f in dataclasses.fields(other) if getattr(other, f.name) is not None}
+        changes = {f.name: getattr(other, f.name) for f in dataclasses.fields(other)
+                   if getattr(other, f.name) is not None}
         return dataclasses.replace(self, **changes)
 
     def is_empty(self) -> bool:

@@ -86,7 +86,7 @@ def _address_links(links: list[Link], pool: IPv4Network, prefix: int) -> tuple[l
         claimed.append((net, i))
     free = _subnets(pool, prefix, [net for net, _ in claimed])
     result = []
-    for i, link in enumerate(links):
+    for link in links:
         if link.addresses is None:
             subnet = next(free, None)
             if subnet is None:

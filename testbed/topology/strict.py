@@ -120,7 +120,7 @@ class Converter:
             if len(value) != len(args):
                 self.fail(path, f"expected a list of exactly {len(args)} items, got {len(value)}")
                 return None
-            return tuple(self.convert(v, a, path + (i,)) for i, (v, a) in enumerate(zip(value, args)))
+            return tuple(self.convert(v, a, path + (i,)) for i, (v, a) in enumerate(zip(value, args, strict=True)))
         items = [self.convert(v, args[0], path + (i,)) for i, v in enumerate(value)]
         return tuple(items) if get_origin(hint) is tuple else items
 
@@ -245,7 +245,7 @@ def _schema_for(hint: Any, defs: dict[str, Any]) -> dict[str, Any]:
     if origin is dict:
         return {"type": ["object", "null"], "additionalProperties": _schema_for(get_args(hint)[1], defs)}
     if dataclasses.is_dataclass(hint) and not hasattr(hint, "SCHEMA"):
-        name = hint.__name__
+        name = typing.cast(type, hint).__name__
         if name not in defs:
             defs[name] = {}
             hints = get_type_hints(hint)
