@@ -22,6 +22,12 @@ class TopologyInvalid(TestbedError):
         super().__init__(f"{source}: {count}\n" + "\n".join(problems))
 
 
+class BadArgument(TestbedError):
+    """A command-line value is malformed (a rig name that cannot be one, say)."""
+
+    exit_code = 2
+
+
 class HostUnsuitable(TestbedError):
     """The host cannot do what was asked: not root, or the kernel lacks a feature."""
 

@@ -33,7 +33,7 @@ from .netns import (
     setns,
     write_sysctl,
 )
-from .plan import NamespacePlan, RigPlan, ownership_tag, parse_tag, plan_rig
+from .plan import NamespacePlan, RigPlan, check_rig_name, link_tag, ownership_tag, parse_tag, plan_rig
 from .processes import stop_processes
 from .rtnl import NetlinkBatchError, RtnlBatch, link_alias, prepare
 
@@ -120,7 +120,7 @@ class EmulatedRig:
 
     @classmethod
     def attach(cls, rig: str) -> EmulatedRig:
-        state = st.read_state(rig)
+        state = st.read_state(check_rig_name(rig))
         if state is None:
             up = st.known_rigs()
             hint = f"; rigs up: {', '.join(up)}" if up else "; no rig is up"
@@ -240,7 +240,7 @@ def _build(plan: RigPlan, run_id: str, journal: st.Journal) -> dict[str, int]:
             batch = RtnlBatch(sockets[ns.node], f"node {ns.node}: ")
             for iface in ns.interfaces:
                 batch.add_address(iface.index, iface.name, iface.address)
-                batch.set_link(iface.index, iface.name, up=True)
+                batch.set_link(iface.index, iface.name, up=True, alias=link_tag(plan.rig, iface.link, run_id))
             for route in ns.routes:
                 batch.add_route(route.dst, route.gateway, ns.interface(route.dev).index, route.dev)
             batch.commit()
@@ -307,12 +307,13 @@ def _state_of(plan: RigPlan, run_id: str, inodes: dict[str, int]) -> dict[str, A
 def down_rig(rig: str) -> DownReport:
     """Remove exactly what ``rig`` created, from its state file or, after a crash, its journal."""
     require_root("taking a rig down")
+    check_rig_name(rig)
+    if rig not in st.known_rigs():
+        up = st.known_rigs()
+        hint = f"rigs up: {', '.join(up)}" if up else "no rig is up"
+        raise RigNotFound(f"rig {rig!r} is not up ({hint}); if a crashed run lost its run directory, "
+                          f"`testbed clean --rig {rig}` finds what carries our tag")
     with st.rig_lock(rig, wait=True):
-        if rig not in st.known_rigs():
-            up = st.known_rigs()
-            hint = f"rigs up: {', '.join(up)}" if up else "no rig is up"
-            raise RigNotFound(f"rig {rig!r} is not up ({hint}); if a crashed run lost its run directory, "
-                              f"`testbed clean --rig {rig}` finds what carries our tag")
         return _remove_rig_objects(rig)
 
 
@@ -371,6 +372,8 @@ def _read_tag(name: str) -> str | None:
 def clean(rig: str | None = None, dry_run: bool = False) -> CleanReport:
     """Remove every namespace of ours (of one rig, when given), with or without a run directory."""
     require_root("clean")
+    if rig is not None:
+        check_rig_name(rig)
     report = CleanReport()
     rigs = [r for r in st.known_rigs() if rig is None or r == rig]
     for name in rigs:

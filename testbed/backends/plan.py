@@ -11,12 +11,22 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from ..errors import BadArgument
 from ..topology import Topology
+from ..topology.model import rig_name_problem
 from ..topology.routing import DEFAULT, Route, compute_routes
 
 NETNS_PREFIX = "tb-"
 TAG_PREFIX = "testbed/"
 FIRST_INDEX = 100  # above the fallback tunnel devices a new namespace may already hold
+
+
+def check_rig_name(rig: str) -> str:
+    """``rig`` when it is a valid rig name; it ends up in namespace and run-directory names."""
+    problem = rig_name_problem(rig)
+    if problem:
+        raise BadArgument(problem)
+    return rig
 
 
 def netns_name(rig: str, node: str) -> str:
@@ -26,6 +36,11 @@ def netns_name(rig: str, node: str) -> str:
 def ownership_tag(rig: str, node: str, run_id: str) -> str:
     """Written as the ifalias of the namespace's loopback: how ``clean`` knows a namespace is ours."""
     return f"{TAG_PREFIX}{rig}/{node}/{run_id}"
+
+
+def link_tag(rig: str, link: str, run_id: str) -> str:
+    """Written as the ifalias of both ends of a link's veth pair, so `ip link` says which link it is."""
+    return f"{TAG_PREFIX}{rig}/link:{link}/{run_id}"
 
 
 def parse_tag(alias: str | None) -> tuple[str, str, str] | None:
@@ -82,7 +97,7 @@ class RigPlan:
 
 def plan_rig(topo: Topology, rig: str | None = None) -> RigPlan:
     """The kernel objects for ``topo``; ``rig`` overrides the topology's name."""
-    rig = rig or topo.name
+    rig = check_rig_name(rig or topo.name)
     routes = compute_routes(topo)
     next_index = {node: FIRST_INDEX for node in topo.nodes}
     interfaces: dict[str, list[InterfacePlan]] = {node: [] for node in topo.nodes}
@@ -133,7 +148,7 @@ def ip_batch(plan: RigPlan, run_id: str = "dry-run") -> tuple[list[str], dict[st
         lines = [f"link set dev lo alias {ownership_tag(plan.rig, ns.node, run_id)}", "link set dev lo up"]
         for iface in ns.interfaces:
             lines.append(f"address add {iface.address} dev {iface.name}")
-            lines.append(f"link set dev {iface.name} up")
+            lines.append(f"link set dev {iface.name} up alias {link_tag(plan.rig, iface.link, run_id)}")
         for route in ns.routes:
             dst = "default" if route.dst == DEFAULT else str(route.dst)
             lines.append(f"route add {dst} via {route.gateway} dev {route.dev}")

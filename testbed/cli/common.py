@@ -39,7 +39,9 @@ def choose_rig(rig: str | None) -> str:
     from ..errors import RigNotFound
 
     if rig:
-        return rig
+        from ..backends.plan import check_rig_name
+
+        return check_rig_name(rig)
     rigs = state.known_rigs()
     if not rigs:
         raise RigNotFound("no rig is up; bring one up with: testbed up TOPOLOGY.yaml")

@@ -43,16 +43,25 @@ def parse_topology(text: str, source: str = "<string>") -> Topology:
     converter = Converter()
     topo = converter.convert(data, Topology, ())
     problems = list(converter.problems)
-    if topo is not None:
-        problems += check_topology(topo)
-        if not problems:
-            topo = dataclasses.replace(topo, source=source)
-            topo, resolve_problems = resolve(topo)
-            problems += resolve_problems
+    # Cross-field checks run on what did convert (failed values hold None), so one run
+    # reports everything; resolution needs a clean model, so it waits for one.
+    problems += _not_caused_by(check_topology(topo), converter.problems)
+    if not problems:
+        topo = dataclasses.replace(topo, source=source)
+        topo, resolve_problems = resolve(topo)
+        problems += resolve_problems
     if problems:
         raise TopologyInvalid(source, format_problems(problems, locations, source))
     assert topo is not None
     return topo
+
+
+def _not_caused_by(found: list[Problem], failed: list[Problem]) -> list[Problem]:
+    """Drop cross-field problems inside a block where a value already failed to convert: a
+    rule like "reorder needs delay" says nothing useful when delay was there but misspelt."""
+    blocks = {p.path[:-1] for p in failed if len(p.path) > 1}
+    return [p for p in found
+            if not any(len(p.path) > len(block) and p.path[:len(block)] == block for block in blocks)]
 
 
 def format_problems(problems: list[Problem], locations: Locations, source: str) -> list[str]:

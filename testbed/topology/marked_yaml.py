@@ -8,6 +8,8 @@ are reported here as errors.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,10 +75,17 @@ def load_marked(text: str) -> tuple[Any, Locations]:
         if exc.context:
             problem = f"{problem} ({exc.context})"
         raise MarkedYAMLError(f"not valid YAML: {problem}", where) from None
+    except yaml.reader.ReaderError as exc:
+        before = text[:exc.position]
+        where = Mark(before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1)
+        raise MarkedYAMLError(f"not valid YAML: {exc.reason} (character {exc.character!r})", where) from None
     except yaml.YAMLError as exc:
         raise MarkedYAMLError(f"not valid YAML: {exc}", None) from None
     finally:
         loader.dispose()
+
+
+_PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 
 
 class _Walker:
@@ -85,41 +94,63 @@ class _Walker:
         self.locations = locations
         self.active: set[int] = set()
 
-    def walk(self, node: yaml.Node, path: Path) -> Any:
+    def walk(self, node: yaml.Node, path: Path, merging: bool = False) -> Any:
         self.locations.values.setdefault(path, Mark.of(node))
+        if isinstance(node, yaml.ScalarNode):
+            return self.loader.construct_object(node, deep=True)
+        if node.tag not in _PLAIN_TAGS:
+            raise MarkedYAMLError(f"the tag {node.tag!r} is not allowed: topology files are plain YAML",
+                                  Mark.of(node), path)
+        with self._entered(node, path):
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, path, merging)
+            return [self.walk(item, path + (i,), merging) for i, item in enumerate(node.value)]
+
+    @contextlib.contextmanager
+    def _entered(self, node: yaml.Node, path: Path) -> Iterator[None]:
         if id(node) in self.active:
             raise MarkedYAMLError("recursive alias: a value may not contain itself", Mark.of(node), path)
         self.active.add(id(node))
         try:
-            if isinstance(node, yaml.MappingNode):
-                return self._mapping(node, path)
-            if isinstance(node, yaml.SequenceNode):
-                return [self.walk(item, path + (i,)) for i, item in enumerate(node.value)]
-            return self.loader.construct_object(node, deep=True)
+            yield
         finally:
             self.active.discard(id(node))
 
-    def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[Any, Any]:
+    def _mapping(self, node: yaml.MappingNode, path: Path, merging: bool) -> dict[Any, Any]:
+        """Explicit keys first, then merge sources (``<<``), so explicit keys own the marks."""
         result: dict[Any, Any] = {}
-        merged: dict[Any, Any] = {}
+        merges: list[yaml.Node] = []
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                merged.update(self._merge_source(value_node, path))
+                merges.append(value_node)
                 continue
-            key = self.loader.construct_object(key_node, deep=True)
-            if not isinstance(key, (str, int, float, bool)) and key is not None:
-                raise MarkedYAMLError("a mapping key must be a plain scalar", Mark.of(key_node), path)
-            key = key if isinstance(key, str) else str(key)
+            key = self._key(key_node, path)
             if key in result:
                 first = self.locations.keys[path + (key,)]
                 raise MarkedYAMLError(
                     f"duplicate key {key!r} (first given at line {first.line})", Mark.of(key_node), path + (key,)
                 )
-            self.locations.keys[path + (key,)] = Mark.of(key_node)
-            result[key] = self.walk(value_node, path + (key,))
-        for key, value in merged.items():
-            result.setdefault(key, value)
+            if merging:
+                self.locations.keys.setdefault(path + (key,), Mark.of(key_node))
+            else:
+                self.locations.keys[path + (key,)] = Mark.of(key_node)
+            result[key] = self.walk(value_node, path + (key,), merging)
+        for merge in merges:
+            for key, value in self._merge_source(merge, path).items():
+                result.setdefault(key, value)
         return result
+
+    def _key(self, key_node: yaml.Node, path: Path) -> str:
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise MarkedYAMLError("a mapping key must be a plain scalar", Mark.of(key_node), path)
+        key = self.loader.construct_object(key_node, deep=True)
+        if isinstance(key, bool) or key is None:
+            meaning = "nothing (null)" if key is None else f"the boolean {str(key).lower()}"
+            raise MarkedYAMLError(f"the key {key_node.value!r} reads as {meaning} in YAML; quote it: "
+                                  f"'{key_node.value}'", Mark.of(key_node), path)
+        if not isinstance(key, (str, int, float)):
+            raise MarkedYAMLError("a mapping key must be a string or a number", Mark.of(key_node), path)
+        return key if isinstance(key, str) else str(key)
 
     def _merge_source(self, node: yaml.Node, path: Path) -> dict[Any, Any]:
         sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
@@ -127,7 +158,7 @@ class _Walker:
         for source in sources:
             if not isinstance(source, yaml.MappingNode):
                 raise MarkedYAMLError("a merge key (<<) takes a mapping or a list of mappings", Mark.of(source), path)
-            for key, value in self._mapping(source, path).items():
+            for key, value in self.walk(source, path, merging=True).items():
                 merged.setdefault(key, value)
         return merged
 

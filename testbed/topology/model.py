@@ -31,6 +31,22 @@ IFNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 RESERVED_IFNAMES = frozenset({"lo", "all", "default"})
 
 
+def name_problem(name: str, what: str, pattern: re.Pattern[str], limit: int) -> str | None:
+    """Why ``name`` cannot be a ``what`` name (rig, node), or None when it can."""
+    if not pattern.match(name):
+        return (f"{what} name {name!r} must start with a lowercase letter and hold only lowercase letters, "
+                "digits and '-'")
+    if len(name) > limit:
+        why = " (it becomes an interface name on its peers, and Linux allows 15 characters)" if what == "node" else ""
+        return f"{what} name {name!r} is {len(name)} characters; at most {limit}{why}"
+    return None
+
+
+def rig_name_problem(name: str) -> str | None:
+    """Rig names become namespace names and run-directory names: the same rule everywhere."""
+    return name_problem(name, "rig", RIG_NAME_RE, RIG_NAME_MAX)
+
+
 @dataclass(frozen=True)
 class GilbertElliott:
     """Gilbert-Elliott loss model (netem ``loss gemodel p r 1-h 1-k``)."""
@@ -142,7 +158,7 @@ class Endpoint:
     def parse(cls, value: object) -> Endpoint:
         if not isinstance(value, str) or not value.strip():
             raise UnitError(f"expected an endpoint such as 'edge' or 'edge:eth0', got {value!r}")
-        node, sep, interface = value.strip().partition(":")
+        node, sep, interface = value.partition(":")
         if sep and (not node or not interface or ":" in interface):
             raise UnitError(f"expected an endpoint such as 'edge' or 'edge:eth0', got {value!r}")
         return cls(node, interface or None)
@@ -214,14 +230,18 @@ class Topology:
 
     def impairment(self, link: Link, direction: Direction) -> Impairment:
         """The effective impairment of one direction: profile chain, then the link's overrides."""
+        return self.profile_impairment(link.profile, direction).merged(link.both).merged(getattr(link, direction))
+
+    def profile_impairment(self, name: str | None, direction: Direction) -> Impairment:
+        """What a profile (with everything it extends) does to one direction."""
         result = Impairment()
-        for profile in self._profile_chain(link.profile):
+        for profile in self._profile_chain(name):
             result = result.merged(profile.both).merged(getattr(profile, direction))
-        return result.merged(link.both).merged(getattr(link, direction))
+        return result
 
     def _profile_chain(self, name: str | None) -> list[Profile]:
         chain: list[Profile] = []
-        while name is not None and name in self.profiles and len(chain) <= len(self.profiles):
+        while name is not None and self.profiles.get(name) is not None and len(chain) <= len(self.profiles):
             chain.append(self.profiles[name])
             name = self.profiles[name].extends
         return list(reversed(chain))

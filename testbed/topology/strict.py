@@ -142,6 +142,8 @@ class Converter:
         return self.convert(value, hint, path)
 
     def _dataclass(self, value: Any, cls: Any, path: Path, key: str | None = None) -> Any:
+        """Build ``cls`` from a mapping. A field that fails gets its default (or None), so the
+        object can still be checked for other problems; the failure is in ``problems``."""
         if value is None:
             value = {}
         if not isinstance(value, dict):
@@ -150,7 +152,6 @@ class Converter:
         hints = get_type_hints(cls)
         fields = {yaml_name(f.name): f for f in dataclasses.fields(cls) if _is_yaml_field(f)}
         kwargs: dict[str, Any] = {}
-        ok = True
         misspelt: set[str] = set()
         for name in value:
             if name not in fields:
@@ -158,27 +159,32 @@ class Converter:
                 if hint:
                     misspelt.add(hint.split("'")[1])
                 self.fail(path + (name,), f"unknown field {name!r}{hint}", at_key=True)
-                ok = False
         for yname, fld in fields.items():
             if yname in value:
                 before = len(self.problems)
                 converted = self.convert(value[yname], hints[fld.name], path + (yname,))
-                if len(self.problems) > before:
-                    ok = False
-                elif converted is None and not _optional(hints[fld.name]):
-                    self.fail(path + (yname,), f"{yname!r} may not be empty")
-                    ok = False
+                if converted is None:  # a damaged container or object is kept: checks look inside
+                    if len(self.problems) == before and not _optional(hints[fld.name]):
+                        self.fail(path + (yname,), f"{yname!r} may not be empty")
+                    converted = _fallback(fld)
                 kwargs[fld.name] = converted
             elif fld.default is dataclasses.MISSING and fld.default_factory is dataclasses.MISSING:
                 if yname not in misspelt:
                     self.fail(path, f"missing required field {yname!r}")
-                ok = False
+                kwargs[fld.name] = None
         for fld in dataclasses.fields(cls):
             if fld.metadata.get("key"):
                 kwargs[fld.name] = key
-        if not ok:
-            return None
         return cls(**kwargs)
+
+
+def _fallback(fld: dataclasses.Field[Any]) -> Any:
+    """What a field holds after its value failed: its default, else None (checks skip None)."""
+    if fld.default is not dataclasses.MISSING:
+        return fld.default
+    if fld.default_factory is not dataclasses.MISSING:
+        return fld.default_factory()
+    return None
 
 
 def _is_yaml_field(fld: dataclasses.Field[Any]) -> bool:

@@ -40,6 +40,8 @@ class Duration:
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise UnitError(f"expected a duration such as 10ms, got {_show(value)}")
         if isinstance(value, (int, float)):
+            if value < 0:
+                raise UnitError(f"a duration cannot be negative, got {value!r}")
             raise UnitError(f"duration {value!r} has no unit; write {value}ms, {value}us or {value}s")
         match = cls._RE.match(value.strip())
         if not match:
@@ -110,6 +112,8 @@ class Rate:
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise UnitError(f"expected a rate such as 100mbit, got {_show(value)}")
         if isinstance(value, (int, float)):
+            if value <= 0:
+                raise UnitError(f"a rate must be above zero, got {value!r}")
             raise UnitError(f"rate {value!r} has no unit; write {value}mbit, {value}kbit or {value}bit")
         text = value.strip()
         match = cls._RE.match(text)
