@@ -8,6 +8,7 @@ loops. Each problem names the value path so the loader can point at file:line:co
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from .marked_yaml import Path
 from .model import (
@@ -26,7 +27,9 @@ from .model import (
 from .strict import Problem, did_you_mean
 
 
-def check_topology(topo: Topology) -> list[Problem]:
+def check_topology(topo: Topology, library: Iterable[str] = ()) -> list[Problem]:
+    """Cross-field problems; ``library`` names the shipped profiles, for "did you mean"."""
+    known_profiles = sorted(set(topo.profiles) | set(library))
     problems: list[Problem] = []
     problems += _check_name(topo.name, ("name",), "rig", RIG_NAME_RE, RIG_NAME_MAX)
     for name in topo.nodes:
@@ -34,8 +37,8 @@ def check_topology(topo: Topology) -> list[Problem]:
         if name in RESERVED_IFNAMES:
             problems.append(Problem(("nodes", name), f"node name {name!r} is reserved: it would become an "
                                     "interface name on the node's peers", at_key=True))
-    problems += _unique(_check_profiles(topo))
-    problems += _check_links(topo)
+    problems += _unique(check_profiles(topo))
+    problems += _check_links(topo, known_profiles)
     if topo.addressing.prefix is not None and topo.addressing.prefix not in (30, 31):
         problems.append(Problem(("addressing", "prefix"),
                                 f"link subnets are /30 or /31, got /{topo.addressing.prefix}"))
@@ -48,7 +51,7 @@ def _check_name(name: str | None, path: Path, what: str, pattern: re.Pattern[str
     return [Problem(path, problem, at_key)] if problem else []
 
 
-def _check_profiles(topo: Topology) -> list[Problem]:
+def check_profiles(topo: Topology) -> list[Problem]:
     problems: list[Problem] = []
     for name, profile in topo.profiles.items():
         path: Path = ("profiles", name)
@@ -141,7 +144,7 @@ def _locate(found: list[tuple[Path, str]], blocks: list[tuple[Path, Impairment |
     return problems
 
 
-def _check_links(topo: Topology) -> list[Problem]:
+def _check_links(topo: Topology, known_profiles: list[str]) -> list[Problem]:
     problems: list[Problem] = []
     names: dict[str, int] = {}
     for i, link in enumerate(topo.links):
@@ -174,7 +177,7 @@ def _check_links(topo: Topology) -> list[Problem]:
                                         "via names the modem that carries a link between two other nodes"))
         if link.profile is not None and link.profile not in topo.profiles:
             problems.append(Problem(path + ("profile",), f"no profile named {link.profile!r}"
-                                    f"{did_you_mean(link.profile, topo.profiles)}"))
+                                    f"{did_you_mean(link.profile, known_profiles)}"))
         if link.name is not None:
             if not IFNAME_RE.match(link.name):
                 problems.append(Problem(path + ("name",), f"link name {link.name!r} may hold only letters, digits, "

@@ -11,6 +11,7 @@ from pathlib import Path as FsPath
 
 from ..errors import TopologyInvalid
 from .checks import check_topology
+from .library import library_profiles, with_library_profiles
 from .marked_yaml import Locations, MarkedYAMLError, load_marked
 from .model import Topology
 from .resolve import resolve
@@ -45,7 +46,8 @@ def parse_topology(text: str, source: str = "<string>") -> Topology:
     problems = list(converter.problems)
     # Cross-field checks run on what did convert (failed values hold None), so one run
     # reports everything; resolution needs a clean model, so it waits for one.
-    problems += _not_caused_by(check_topology(topo), converter.problems)
+    topo = with_library_profiles(topo)
+    problems += _not_caused_by(check_topology(topo, library_profiles()), converter.problems)
     if not problems:
         topo = dataclasses.replace(topo, source=source)
         topo, resolve_problems = resolve(topo)

@@ -122,6 +122,7 @@ class Profile:
 
     name: str = field(metadata={"key": True})
     description: str | None = None
+    sources: list[str] = field(default_factory=list, metadata=doc("where the values come from: papers, standards"))
     extends: str | None = field(default=None, metadata=doc("another profile this one starts from"))
     both: Impairment | None = field(default=None, metadata=doc("impairments for both directions"))
     up: Impairment | None = field(default=None, metadata=doc("uplink: first endpoint to second"))
