@@ -15,12 +15,14 @@ import os
 import secrets
 import socket
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import HostUnsuitable, RigConflict, RigNotFound, TestbedError
-from ..topology import Topology
+from ..shaping import shaper
+from ..topology import Impairment, Topology
+from ..topology.model import Direction
 from ..topology.routing import DEFAULT
 from . import state as st
 from .netns import (
@@ -33,7 +35,16 @@ from .netns import (
     setns,
     write_sysctl,
 )
-from .plan import NamespacePlan, RigPlan, check_rig_name, link_tag, ownership_tag, parse_tag, plan_rig
+from .plan import (
+    NamespacePlan,
+    RigPlan,
+    check_rig_name,
+    link_tag,
+    ownership_tag,
+    parse_tag,
+    plan_rig,
+    shaped_ends,
+)
 from .processes import stop_processes
 from .rtnl import NetlinkBatchError, RtnlBatch, link_alias, prepare
 
@@ -86,10 +97,14 @@ class EmulatedRig:
     # --- lifecycle ---------------------------------------------------------------------------
 
     @classmethod
-    def up(cls, topology: Topology, rig: str | None = None) -> EmulatedRig:
-        """Create the rig; on any failure remove what was made and raise."""
+    def up(cls, topology: Topology, rig: str | None = None, shaping: bool = True) -> EmulatedRig:
+        """Create the rig, links shaped as the topology says (unless ``shaping`` is False);
+        on any failure remove what was made and raise."""
         require_root("bringing a rig up")
         plan = plan_rig(topology, rig)
+        shaped = shaped_ends(plan) if shaping else []
+        if shaped:
+            _require_netem(topology, len(shaped))
         with st.rig_lock(plan.rig):
             _refuse_existing(plan)
             run_id = secrets.token_hex(4)
@@ -97,6 +112,7 @@ class EmulatedRig:
             journal.write("begin", run_id, st.now(), topology.source or "-")
             try:
                 inodes = namespace_thread().call(lambda: _build(plan, run_id, journal))
+                shaper.apply_initial(shaped)
             except BaseException as exc:
                 journal.close()
                 _remove_rig_objects(plan.rig)
@@ -114,7 +130,7 @@ class EmulatedRig:
                                          "an emulated rig needs them") from None
                 raise
             journal.close()
-            state = _state_of(plan, run_id, inodes)
+            state = _state_of(plan, run_id, inodes, shaping)
             st.write_state(plan.rig, state)
         return cls(state)
 
@@ -129,6 +145,44 @@ class EmulatedRig:
 
     def down(self) -> DownReport:
         return down_rig(self.name)
+
+    # --- shaping ----------------------------------------------------------------------------
+
+    def shape(self, link: str, direction: Direction | None = None, **fields: object) -> dict[str, Impairment | None]:
+        """Change a link's shaping live: ``fields`` (YAML names with '_', values as in YAML;
+        None removes a field) merge over what the link does now, in one direction or both.
+        Returns what the kernel reports afterwards, per direction."""
+        from ..shaping.changes import merge_changes
+
+        entry = self._link_entry(link)
+        directions = [direction] if direction else list(shaper.DIRECTIONS)
+        wanted: dict[str, Impairment] = {d: merge_changes(entry[d], fields, f"link {link} ({d})") for d in directions}
+        return self.set_shaping(link, wanted)
+
+    def set_shaping(self, link: str, wanted: Mapping[str, Impairment]) -> dict[str, Impairment | None]:
+        """Make each given direction of ``link`` do exactly ``wanted[direction]`` (no merging)."""
+        ends = shaper.link_ends(self.state, link)
+        entry = self._link_entry(link)
+        _require_netem_for(self.name)
+        result: dict[str, Impairment | None] = {}
+        with st.rig_lock(self.name, wait=True):
+            try:
+                for d, imp in wanted.items():
+                    result[d] = shaper.change(ends[d], imp)  # type: ignore[index]
+                    entry[d] = imp.as_dict()
+                    entry["shaped"] = True
+            finally:
+                st.write_state(self.name, self.state)
+        return result
+
+    def _link_entry(self, link: str) -> dict[str, Any]:
+        shaper.link_ends(self.state, link)  # the "no such link" error, naming the links there are
+        return next(lk for lk in self.state["links"] if lk["name"] == link)
+
+    def shaping(self, link: str) -> dict[str, Impairment | None]:
+        """What the kernel does to each direction of ``link`` now (read back, not remembered)."""
+        ends = shaper.link_ends(self.state, link)
+        return {d: shaper.read(ends[d]) for d in shaper.DIRECTIONS}
 
     # --- nodes ------------------------------------------------------------------------------
 
@@ -252,6 +306,26 @@ def _build(plan: RigPlan, run_id: str, journal: st.Journal) -> dict[str, int]:
             os.close(fd)
 
 
+def _require_netem(topology: Topology, count: int) -> None:
+    from ..host import kernel_supports_netem
+
+    if not kernel_supports_netem():
+        source = topology.source or "the topology"
+        raise HostUnsuitable(
+            f"{source} shapes {count} link directions with netem, but this kernel has no sch_netem. "
+            f"Run it inside a VM with a stock kernel: testbed vm -- testbed up {source}   "
+            "(or bring it up unshaped: testbed up --no-shaping)"
+        )
+
+
+def _require_netem_for(rig: str) -> None:
+    from ..host import kernel_supports_netem
+
+    if not kernel_supports_netem():
+        raise HostUnsuitable(f"this kernel has no sch_netem, so rig {rig!r} cannot be shaped here; "
+                             "run the rig inside a VM: testbed vm -- ...")
+
+
 def _explain(exc: NetlinkBatchError, rig: str) -> TestbedError:
     codes = {f.errno for f in exc.failures}
     if codes & {errno.EOPNOTSUPP, errno.ENODEV} and any("veth" in f.request for f in exc.failures):
@@ -264,7 +338,7 @@ def _explain(exc: NetlinkBatchError, rig: str) -> TestbedError:
     return RigSetupError(f"the kernel refused part of rig {rig!r}; nothing of it was left behind:\n{lines}{more}")
 
 
-def _state_of(plan: RigPlan, run_id: str, inodes: dict[str, int]) -> dict[str, Any]:
+def _state_of(plan: RigPlan, run_id: str, inodes: dict[str, int], shaping: bool) -> dict[str, Any]:
     topo = plan.topology
     nodes = []
     for ns in plan.namespaces:
@@ -290,6 +364,8 @@ def _state_of(plan: RigPlan, run_id: str, inodes: dict[str, int]) -> dict[str, A
             "profile": link.profile,
             "up": topo.impairment(link, "up").as_dict(),
             "down": topo.impairment(link, "down").as_dict(),
+            "shaped": shaping,
+            "configured": {d: topo.impairment(link, d).as_dict() for d in shaper.DIRECTIONS},
         })
     return {
         "rig": plan.rig,

@@ -12,7 +12,8 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from ..errors import BadArgument
-from ..topology import Topology
+from ..shaping.shaper import DIRECTIONS, LinkEnd
+from ..topology import Impairment, Topology
 from ..topology.model import rig_name_problem
 from ..topology.routing import DEFAULT, Route, compute_routes
 
@@ -154,3 +155,18 @@ def ip_batch(plan: RigPlan, run_id: str = "dry-run") -> tuple[list[str], dict[st
             lines.append(f"route add {dst} via {route.gateway} dev {route.dev}")
         per_ns[ns.netns] = lines
     return host, per_ns
+
+
+def shaped_ends(plan: RigPlan) -> list[tuple[LinkEnd, Impairment]]:
+    """The sending end and impairment of every link direction that the topology shapes."""
+    topo = plan.topology
+    result = []
+    for link, veth in zip(topo.links, plan.veths, strict=True):
+        ends = {"up": (plan.namespace(veth.a).netns, veth.a_ifname),
+                "down": (plan.namespace(veth.b).netns, veth.b_ifname)}
+        for direction in DIRECTIONS:
+            imp = topo.impairment(link, direction)
+            if not imp.is_empty():
+                netns, ifname = ends[direction]
+                result.append((LinkEnd(veth.link, direction, netns, ifname), imp))
+    return result

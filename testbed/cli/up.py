@@ -13,8 +13,9 @@ from .common import reports_errors
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--rig", "-r", metavar="NAME", help="Rig name (default: the topology's name).")
 @click.option("--dry-run", is_flag=True, help="Print the equivalent `ip -batch` commands; change nothing.")
+@click.option("--no-shaping", is_flag=True, help="Leave links unshaped (for kernels without netem).")
 @reports_errors
-def command(file: str, rig: str | None, dry_run: bool) -> None:
+def command(file: str, rig: str | None, dry_run: bool, no_shaping: bool) -> None:
     """Create FILE's rig: a namespace per node, a veth pair per link, addresses and routes.
 
     On any failure everything created so far is removed again. A rig that is already up
@@ -24,7 +25,7 @@ def command(file: str, rig: str | None, dry_run: bool) -> None:
       testbed up topologies/ward.yaml
       testbed up --rig ward2 topologies/ward.yaml     # a second copy beside the first
     """
-    from ..backends.plan import ip_batch, plan_rig
+    from ..backends.plan import ip_batch, plan_rig, shaped_ends
     from ..topology import load_topology
 
     topo = load_topology(file)
@@ -37,11 +38,20 @@ def command(file: str, rig: str | None, dry_run: bool) -> None:
             forwarding = plan.namespace(netns.removeprefix(f"tb-{plan.rig}-")).forwarding
             click.echo(f"\n# ip -n {netns} -batch -" + ("   (and sysctl net.ipv4.ip_forward=1)" if forwarding else ""))
             click.echo("\n".join(lines))
+        if not no_shaping:
+            from ..shaping.shaper import initial_lines
+
+            per_shaped: dict[str, list[str]] = {}
+            for end, imp in shaped_ends(plan):
+                per_shaped.setdefault(end.netns, []).extend(" ".join(line.args) for line in initial_lines(end, imp))
+            for netns, tc_lines in per_shaped.items():
+                click.echo(f"\n# tc -n {netns} -batch -")
+                click.echo("\n".join(tc_lines))
         return
     from ..backends.emulated import EmulatedRig
 
     started = time.perf_counter()
-    up_rig = EmulatedRig.up(topo, rig)
+    up_rig = EmulatedRig.up(topo, rig, shaping=not no_shaping)
     elapsed = time.perf_counter() - started
     state = up_rig.state
     click.echo(f"rig {up_rig.name!r} is up: {len(state['nodes'])} nodes, {len(state['links'])} links "

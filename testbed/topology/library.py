@@ -7,6 +7,7 @@ topology is self-contained. A profile the topology defines itself shadows the li
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,18 +49,19 @@ def library_profiles() -> dict[str, Profile]:
 def with_library_profiles(topo: Topology) -> Topology:
     """``topo`` with the library profiles it refers to (transitively) copied in."""
     library = library_profiles()
-    wanted = [link.profile for link in topo.links if link is not None and link.profile]
+    wanted: list[str] = [link.profile for link in topo.links if link is not None and link.profile]
     wanted += [p.extends for p in topo.profiles.values() if p is not None and p.extends]
+    wanted += [e.handover.profile for e in topo.timeline
+               if e is not None and e.handover is not None and e.handover.profile is not None]
     added: dict[str, Profile] = {}
     while wanted:
         name = wanted.pop()
         if name in topo.profiles or name in added or name not in library:
             continue
         added[name] = library[name]
-        if library[name].extends:
-            wanted.append(library[name].extends)
+        parent = library[name].extends
+        if parent is not None:
+            wanted.append(parent)
     if not added:
         return topo
-    import dataclasses
-
     return dataclasses.replace(topo, profiles={**added, **topo.profiles})

@@ -194,6 +194,36 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Handover:
+    """A handover: the link drops every packet for ``blackout``, then takes on a new profile."""
+
+    blackout: Duration = field(metadata=doc("how long nothing gets through (measured HO execution: 30-100 ms)"))
+    profile: str | None = field(default=None, metadata=doc("profile after the handover; default: as before"))
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A throughput trace that drives the link's rate over time."""
+
+    file: str = field(metadata=doc("trace file, relative to the topology file"))
+    format: Literal["lumos5g", "mahimahi"] = field(
+        metadata=doc("lumos5g: 'seconds mbps' per line; mahimahi: one ms timestamp per 1500-byte delivery"))
+    window: Duration | None = field(default=None, metadata=doc("mahimahi: averaging window for each rate (100ms)"))
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """Something that happens to a link at a time after the timeline starts."""
+
+    link: str = field(metadata=doc("link name"))
+    at: Duration | None = field(default=None, metadata=doc("when, from the start of the timeline (traces: 0)"))
+    direction: Direction | None = field(default=None, metadata=doc("up or down; default both"))
+    set: Impairment | None = field(default=None, metadata=doc("fields to change (merged over the current ones)"))
+    handover: Handover | None = None
+    trace: Trace | None = None
+
+
+@dataclass(frozen=True)
 class Addressing:
     """Where link addresses come from when a link does not give them."""
 
@@ -213,6 +243,7 @@ class Topology:
     profiles: dict[str, Profile] = field(default_factory=dict)
     nodes: dict[str, Node] = field(default_factory=dict, metadata=doc("nodes by name"))
     links: list[Link] = field(default_factory=list)
+    timeline: list[TimelineEvent] = field(default_factory=list, metadata=doc("scheduled link changes"))
     source: str | None = field(default=None, compare=False, metadata={"internal": True})
 
     def link(self, name: str) -> Link:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 from collections.abc import Iterator
+from pathlib import Path as FsPath
 
 from .marked_yaml import Path
 from .model import Endpoint, Link, Topology
-from .strict import Problem
+from .strict import Problem, did_you_mean
 from .units import IPv4Interface, IPv4Network
 
 
@@ -23,7 +24,36 @@ def resolve(topo: Topology) -> tuple[Topology, list[Problem]]:
     problems += ifname_problems
     links, address_problems = _address_links(links, topo.addressing.pool, topo.addressing.prefix)
     problems += address_problems
-    return dataclasses.replace(topo, links=links), problems
+    resolved = dataclasses.replace(topo, links=links)
+    problems += _check_timeline(resolved)
+    return resolved, problems
+
+
+def _check_timeline(topo: Topology) -> list[Problem]:
+    """Timeline events refer to links by their resolved names, so they are checked here."""
+    problems: list[Problem] = []
+    names = [link.name for link in topo.links if link.name]
+    for i, event in enumerate(topo.timeline):
+        path: Path = ("timeline", i)
+        if event.link not in names:
+            problems.append(Problem(path + ("link",), f"no link named {event.link!r}{did_you_mean(event.link, names)}"))
+        actions = [name for name in ("set", "handover", "trace") if getattr(event, name) is not None]
+        if len(actions) != 1:
+            got = " and ".join(actions) if actions else "none"
+            problems.append(Problem(path, f"an event does exactly one of set, handover or trace; this one: {got}"))
+        elif event.at is None and not event.trace:
+            problems.append(Problem(path, f"missing required field 'at' (when the {actions[0]} happens)"))
+        if event.handover and event.handover.profile and event.handover.profile not in topo.profiles:
+            from .library import library_profiles
+
+            known = set(topo.profiles) | set(library_profiles())
+            problems.append(Problem(path + ("handover", "profile"), f"no profile named {event.handover.profile!r}"
+                                    f"{did_you_mean(event.handover.profile, known)}"))
+        if event.trace and topo.source:
+            trace = (FsPath(topo.source).parent / event.trace.file)
+            if not trace.is_file():
+                problems.append(Problem(path + ("trace", "file"), f"no trace file {str(trace)!r}"))
+    return problems
 
 
 def _name_links(links: list[Link]) -> list[Link]:

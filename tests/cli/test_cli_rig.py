@@ -85,7 +85,7 @@ def test_up_dry_run_plans_exactly_the_addresses_the_real_rig_has(ward) -> None:
 def test_up_of_a_rig_that_is_already_up_exits_6_and_leaves_it_intact(cli: Cli, make_rig) -> None:
     rig = make_rig()
     before = cli.status_json(rig)
-    again = cli("up", "--rig", rig, WARD)
+    again = cli("up", "--no-shaping", "--rig", rig, WARD)
     assert again.returncode == 6, (again.stdout, again.stderr)
     assert "already up" in again.stderr
     after = cli.status_json(rig)
@@ -198,7 +198,7 @@ def test_status_picks_the_only_rig_without_rig_option(cli: Cli, make_rig) -> Non
 def test_down_removes_every_namespace_then_status_exits_5(cli: Cli) -> None:
     rig = unique_rig_name()
     try:
-        up = cli("up", "--rig", rig, WARD)
+        up = cli("up", "--no-shaping", "--rig", rig, WARD)
         assert up.returncode == 0, up.stderr
         assert len(rig_namespaces(rig)) == 10
         down = cli("down", "--rig", rig)

@@ -109,11 +109,13 @@ def test_schema_root_is_the_topology_with_its_id_and_title(schema):
     assert schema["type"] == "object"
     assert schema["required"] == ["name"]
     assert schema["additionalProperties"] is False
-    assert set(schema["properties"]) == {"name", "description", "addressing", "profiles", "nodes", "links"}
+    assert set(schema["properties"]) == {"name", "description", "addressing", "profiles", "nodes", "links",
+                                          "timeline"}
 
 
 def test_schema_has_one_def_per_nested_dataclass_and_every_ref_resolves(schema):
-    assert set(schema["$defs"]) == {"Addressing", "GilbertElliott", "Impairment", "Link", "Node", "Profile", "Slot"}
+    assert set(schema["$defs"]) == {"Addressing", "GilbertElliott", "Handover", "Impairment", "Link", "Node",
+                                   "Profile", "Slot", "TimelineEvent", "Trace"}
     refs = []
 
     def collect(value):
