@@ -306,3 +306,21 @@ def test_clean_removes_a_tagged_name_left_by_a_crash_before_the_mount(rig_name) 
     finally:
         for name in (mine, foreign):
             Path(netns_path(name)).unlink(missing_ok=True)
+
+
+def test_a_shaped_topology_on_a_kernel_without_netem_is_refused_naming_testbed_vm(rig_name) -> None:
+    from testbed.errors import HostUnsuitable
+    from testbed.host import kernel_supports_netem
+
+    if kernel_supports_netem():
+        pytest.skip("this kernel has netem: nothing to refuse")
+    shaped = CHAIN.replace("  - endpoints: [ue, gnb]", "  - {endpoints: [ue, gnb], profile: lte-measured}")
+    with pytest.raises(HostUnsuitable, match="testbed vm -- testbed up"):
+        EmulatedRig.up(parse_topology(shaped, "shaped.yaml"), rig_name)
+    assert ours(rig_name) == []
+    rig = EmulatedRig.up(parse_topology(shaped, "shaped.yaml"), rig_name, shaping=False)
+    try:
+        assert rig.state["links"][0]["shaped"] is False
+        assert ping(rig, "ue", "10.99.0.2").returncode == 0
+    finally:
+        rig.down()

@@ -67,7 +67,7 @@ def test_handover_is_a_blackout_then_the_new_profile_and_steps_run_in_time_order
     _, _, cut = rig.log[1]
     assert str(cut["up"].loss) == "100%" and str(cut["down"].loss) == "100%" and str(cut["up"].delay) == "20ms"
     (t_cut, _, _), (t_attach, _, attach) = rig.log[1], rig.log[2]
-    assert 0.055 <= t_attach - t_cut < 0.2
+    assert 0.045 <= t_attach - t_cut < 0.2  # 60 ms apart on schedule, less the cut's own lateness
     assert str(attach["down"].rate) == "176mbit" and str(attach["up"].rate) == "36mbit"
     summary = report.summary()
     assert summary["errors"] == 0 and summary["in_order"] and summary["late_ms_max"] < 100
