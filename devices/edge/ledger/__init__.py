@@ -1,0 +1,26 @@
+"""The edge ledger node: a verifiable, durable log of device-signed medical records.
+
+- :mod:`.tree`: which Merkle hashes are stored and which ones a proof needs (pure).
+- :mod:`.schema`: the SQLite file, its append-only triggers and connection settings.
+- :mod:`.commit`: group commit, many appends per durable transaction.
+- :mod:`.store`: :class:`LedgerStore`, appends, reads and RFC 9162 proofs.
+- :mod:`.enrolment`: which devices may write (device id -> Ed25519 key).
+- :mod:`.node`: admission (envelope, enrolment, signature) and signed checkpoints.
+- :mod:`.service`: the HTTP API; ``python -m devices.edge.ledger serve`` runs it.
+"""
+
+from .errors import LedgerError, OutOfRange, SequenceError, StoreClosed, StoreCorrupt, StoreFailed
+from .store import Append, Appended, LedgerStore, TreeHead
+
+__all__ = [
+    "Append",
+    "Appended",
+    "LedgerError",
+    "LedgerStore",
+    "OutOfRange",
+    "SequenceError",
+    "StoreClosed",
+    "StoreCorrupt",
+    "StoreFailed",
+    "TreeHead",
+]

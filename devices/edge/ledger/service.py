@@ -1,0 +1,209 @@
+"""The ledger node's HTTP API, served by the standard library's ThreadingHTTPServer.
+
+Why the standard library: the node runs on edge boxes and inside network namespaces, and
+this API is a handful of JSON and text routes; ``http.server`` with HTTP/1.1 keep-alive and a
+thread per connection serves them with no dependency to install, pin or audit. The costly
+parts (Ed25519 verification, SQLite commits) release the GIL or run on the writer thread, so
+the server is not the bottleneck at the rates a ward produces; batch POSTs carry the bulk.
+If a later measurement says otherwise, :class:`LedgerNode` holds all the logic and a
+different front can replace this module alone.
+
+Routes (all answers JSON except the checkpoint; errors are ``{"error": "..."}``)::
+
+    POST /v1/records                      {"record": b64} or {"records": [b64, ...]}
+                                          → 201 {"index", "tree_size"} / {"results": [...]}
+    GET  /v1/checkpoint                   C2SP signed checkpoint, text/plain
+    GET  /v1/proof/inclusion?index=I&tree_size=N     {"index", "tree_size", "proof": [b64]}
+    GET  /v1/proof/consistency?first=M&second=N      {"first", "second", "proof": [b64]}
+    GET  /v1/entries?start=A&end=B        {"start", "entries": [b64 signed record, ...]}
+    GET  /v1/health                       {"status": "ok", "origin", "tree_size"}
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import socket
+import sys
+import traceback
+from collections.abc import Callable
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from .errors import OutOfRange, StoreClosed
+from .node import MAX_RECORDS_PER_CALL, Accepted, LedgerNode, Refused
+
+MAX_BODY = 4 * 1024 * 1024
+_DECIMAL = re.compile(r"0|[1-9][0-9]{0,18}")
+
+
+class BadRequest(Exception):
+    """The request itself is malformed; answered with 400 and this message."""
+
+
+class LedgerServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], node: LedgerNode) -> None:
+        self.node = node
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(address, LedgerHandler)
+
+
+class LedgerHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: a device streams records over one connection
+    # Unbuffered, headers and body leave in two segments and Nagle holds the second until the
+    # client's delayed ACK (~40 ms a response). Buffer each answer into one write (flushed by
+    # the base class after every request) and send segments at once.
+    wbufsize = -1
+    disable_nagle_algorithm = True
+    server: LedgerServer
+
+    def do_GET(self) -> None:  # noqa: N802 - the name http.server dispatches to
+        url = urlsplit(self.path)
+        routes: dict[str, Callable[[dict[str, list[str]]], None]] = {
+            "/v1/checkpoint": self._checkpoint,
+            "/v1/proof/inclusion": self._inclusion,
+            "/v1/proof/consistency": self._consistency,
+            "/v1/entries": self._entries,
+            "/v1/health": self._health,
+        }
+        self._dispatch(routes.get(url.path), parse_qs(url.query, keep_blank_values=True))
+
+    def do_POST(self) -> None:  # noqa: N802
+        url = urlsplit(self.path)
+        self._dispatch(self._records if url.path == "/v1/records" else None, {})
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        pass  # one line per request on stderr is noise at thousands of records a second
+
+    # -- routes ------------------------------------------------------------------------------
+
+    def _records(self, _: dict[str, list[str]]) -> None:
+        body = self._json_body()
+        single = "record" in body
+        if set(body) not in ({"record"}, {"records"}):
+            raise BadRequest('expected a JSON object with "record" (one) or "records" (a list)')
+        encoded = [body["record"]] if single else body["records"]
+        if not isinstance(encoded, list) or not 1 <= len(encoded) <= MAX_RECORDS_PER_CALL:
+            raise BadRequest(f'"records": expected a list of 1..{MAX_RECORDS_PER_CALL} base64 strings')
+        wires = [_b64_arg(item, f"records[{n}]") for n, item in enumerate(encoded)]
+        outcomes = self.server.node.add_records(wires)
+        if single:
+            outcome = outcomes[0]
+            if isinstance(outcome, Refused):
+                self._send_json(outcome.status, {"error": outcome.reason})
+            else:
+                self._send_json(HTTPStatus.CREATED, _accepted(outcome))
+            return
+        results = [_accepted(o) if isinstance(o, Accepted) else {"status": o.status, "error": o.reason}
+                   for o in outcomes]
+        status = HTTPStatus.CREATED if all(isinstance(o, Accepted) for o in outcomes) else HTTPStatus.MULTI_STATUS
+        self._send_json(status, {"results": results})
+
+    def _checkpoint(self, _: dict[str, list[str]]) -> None:
+        self._send(HTTPStatus.OK, self.server.node.checkpoint(), "text/plain; charset=utf-8")
+
+    def _inclusion(self, query: dict[str, list[str]]) -> None:
+        index = _int_arg(query, "index")
+        size = _int_arg(query, "tree_size")
+        proof = self.server.node.store.inclusion_proof(index, size)
+        self._send_json(HTTPStatus.OK, {"index": index, "tree_size": size, "proof": _b64_list(proof)})
+
+    def _consistency(self, query: dict[str, list[str]]) -> None:
+        first = _int_arg(query, "first")
+        second = _int_arg(query, "second")
+        proof = self.server.node.store.consistency_proof(first, second)
+        self._send_json(HTTPStatus.OK, {"first": first, "second": second, "proof": _b64_list(proof)})
+
+    def _entries(self, query: dict[str, list[str]]) -> None:
+        start = _int_arg(query, "start")
+        entries = self.server.node.store.entries(start, _int_arg(query, "end"))
+        self._send_json(HTTPStatus.OK, {"start": start, "entries": _b64_list(entries)})
+
+    def _health(self, _: dict[str, list[str]]) -> None:
+        node = self.server.node
+        self._send_json(HTTPStatus.OK, {"status": "ok", "origin": node.origin, "tree_size": node.store.size})
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _dispatch(self, route: Callable[[dict[str, list[str]]], None] | None, query: dict[str, list[str]]) -> None:
+        if route is None:
+            self._drain_body()
+            self._send_json(HTTPStatus.NOT_FOUND, {"error": f"no route for {self.command} {urlsplit(self.path).path}"})
+            return
+        try:
+            route(query)
+        except BadRequest as exc:
+            self._send_json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+        except OutOfRange as exc:
+            self._send_json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+        except StoreClosed as exc:
+            self._send_json(HTTPStatus.SERVICE_UNAVAILABLE, {"error": str(exc)})
+        except Exception as exc:  # a bug: answer, and leave the traceback where an operator looks
+            traceback.print_exc(file=sys.stderr)
+            self._send_json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"internal error: {type(exc).__name__}"})
+
+    def _json_body(self) -> dict[str, Any]:
+        length = self.headers.get("Content-Length")
+        if length is None or not _DECIMAL.fullmatch(length):
+            raise BadRequest("expected a Content-Length header")
+        if int(length) > MAX_BODY:
+            self.close_connection = True
+            raise BadRequest(f"body: expected at most {MAX_BODY} bytes, got {length}")
+        raw = self.rfile.read(int(length))
+        try:
+            body = json.loads(raw)
+        except ValueError as exc:
+            raise BadRequest(f"body: expected JSON, got a parse error: {exc}") from None
+        if not isinstance(body, dict):
+            raise BadRequest("body: expected a JSON object")
+        return body
+
+    def _drain_body(self) -> None:
+        length = self.headers.get("Content-Length", "0")
+        if _DECIMAL.fullmatch(length) and int(length) <= MAX_BODY:
+            self.rfile.read(int(length))
+        else:
+            self.close_connection = True
+
+    def _send_json(self, status: int, document: object) -> None:
+        self._send(status, json.dumps(document).encode() + b"\n", "application/json")
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def _accepted(outcome: Accepted | Refused) -> dict[str, object]:
+    assert isinstance(outcome, Accepted)
+    return {"index": outcome.index, "tree_size": outcome.tree_size, "device_id": outcome.device_id,
+            "seq": outcome.seq}
+
+
+def _int_arg(query: dict[str, list[str]], name: str) -> int:
+    values = query.get(name)
+    if not values or len(values) != 1 or not _DECIMAL.fullmatch(values[0]):
+        raise BadRequest(f"query parameter {name}: expected one non-negative decimal integer, got {values}")
+    return int(values[0])
+
+
+def _b64_arg(value: object, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise BadRequest(f"{what}: expected a base64 string, got {type(value).__name__}")
+    try:
+        return base64.b64decode(value, validate=True)
+    except binascii.Error:
+        raise BadRequest(f"{what}: expected standard base64") from None
+
+
+def _b64_list(items: list[bytes]) -> list[str]:
+    return [base64.b64encode(item).decode() for item in items]
