@@ -3,7 +3,7 @@
 # dependencies from PyPI. Setting up twice is cheap: nothing is installed that is already there.
 
 PYTHON ?= python3
-APT_PACKAGES := iproute2 iputils-ping graphviz util-linux
+APT_PACKAGES := iproute2 iputils-ping graphviz util-linux kmod qemu-system-x86 linux-image-amd64 busybox-static
 PYTEST_ARGS ?=
 
 .PHONY: setup demo test test-fast bench lint clean help
@@ -22,6 +22,7 @@ setup:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[test]'
+	$(PYTHON) -m pip install -q --disable-pip-version-check 'virtme-ng==1.42'
 
 demo: setup
 	$(PYTHON) -m testbed.demo topologies/ward.yaml

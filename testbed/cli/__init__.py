@@ -13,7 +13,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import clean, down, exec_, graph, schema, shape, status, timeline, up, validate
+from . import clean, doctor, down, exec_, graph, schema, shape, status, timeline, up, validate, vm
 
 EPILOG = """\b
 Exit codes: 0 ok, 1 failed, 2 usage, 3 invalid topology, 4 host unsuitable (root, kernel),
@@ -41,5 +41,5 @@ def main() -> None:
     """
 
 
-for module in (validate, up, status, exec_, shape, timeline, down, clean, schema, graph):
+for module in (validate, up, status, exec_, shape, timeline, down, clean, schema, graph, doctor, vm):
     main.add_command(module.command)
