@@ -44,3 +44,8 @@ def command(rig: str | None, as_json: bool) -> None:
         profile = f"  profile {lk['profile']}" if lk["profile"] else ""
         click.echo(f"  {lk['name']:<{lwidth}}  {lk['endpoints'][0]} {lk['addresses'][0]}  <->  "
                    f"{lk['endpoints'][1]} {lk['addresses'][1]}{via}{profile}")
+        for direction in ("up", "down"):
+            if lk.get(direction):
+                applied = "" if lk.get("shaped", True) else "   (not applied: --no-shaping)"
+                fields = " ".join(f"{k}={v}" for k, v in lk[direction].items())
+                click.echo(f"  {'':<{lwidth}}    {direction:<4} {fields}{applied}")
