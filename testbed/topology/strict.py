@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from .marked_yaml import Path
+from .units import show_value
 
 
 @dataclass(frozen=True)
@@ -199,17 +200,12 @@ _TYPE_WORDS = {str: "a string", int: "an integer", float: "a number", bool: "tru
 
 
 def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
+    """Like :func:`show_value`, but also naming the type of a scalar that has the wrong one."""
     if isinstance(value, str):
         return f"the string {value!r}"
-    return f"{type(value).__name__} {value!r}"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{type(value).__name__} {value!r}"
+    return show_value(value)
 
 
 # --- JSON Schema -------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ class Duration:
     @classmethod
     def parse(cls, value: object) -> Duration:
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise UnitError(f"expected a duration such as 10ms, got {_show(value)}")
+            raise UnitError(f"expected a duration such as 10ms, got {show_value(value)}")
         if isinstance(value, (int, float)):
             if value < 0:
                 raise UnitError(f"a duration cannot be negative, got {value!r}")
@@ -74,13 +74,13 @@ class Percent:
     @classmethod
     def parse(cls, value: object) -> Percent:
         if isinstance(value, bool):
-            raise UnitError(f"expected a percentage such as 0.1%, got {_show(value)}")
+            raise UnitError(f"expected a percentage such as 0.1%, got {show_value(value)}")
         if isinstance(value, (int, float)):
             number = float(value)
         elif isinstance(value, str) and cls._RE.match(value.strip()):
             number = float(value.strip().rstrip("%").strip())
         else:
-            raise UnitError(f"expected a percentage such as 0.1%, got {_show(value)}")
+            raise UnitError(f"expected a percentage such as 0.1%, got {show_value(value)}")
         if not 0.0 <= number <= 100.0:
             raise UnitError(f"a percentage must be between 0 and 100, got {value!r}")
         return cls(number)
@@ -110,7 +110,7 @@ class Rate:
     @classmethod
     def parse(cls, value: object) -> Rate:
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise UnitError(f"expected a rate such as 100mbit, got {_show(value)}")
+            raise UnitError(f"expected a rate such as 100mbit, got {show_value(value)}")
         if isinstance(value, (int, float)):
             if value <= 0:
                 raise UnitError(f"a rate must be above zero, got {value!r}")
@@ -148,7 +148,7 @@ class IPv4Interface(ipaddress.IPv4Interface):
     @classmethod
     def parse(cls, value: object) -> IPv4Interface:
         if not isinstance(value, str) or "/" not in value:
-            raise UnitError(f"expected an IPv4 address with prefix length such as 10.0.0.1/30, got {_show(value)}")
+            raise UnitError(f"expected an IPv4 address with prefix length such as 10.0.0.1/30, got {show_value(value)}")
         try:
             return cls(value.strip())
         except ValueError as exc:
@@ -167,14 +167,14 @@ class IPv4Network(ipaddress.IPv4Network):
     @classmethod
     def parse(cls, value: object) -> IPv4Network:
         if not isinstance(value, str) or "/" not in value:
-            raise UnitError(f"expected an IPv4 network such as 10.20.0.0/16, got {_show(value)}")
+            raise UnitError(f"expected an IPv4 network such as 10.20.0.0/16, got {show_value(value)}")
         try:
             return cls(value.strip())
         except ValueError as exc:
             raise UnitError(f"{value!r} is not an IPv4 network prefix: {exc}") from None
 
 
-def _show(value: object) -> str:
+def show_value(value: object) -> str:
     """Name a wrong value the way the YAML author would recognise it."""
     if value is None:
         return "nothing (null)"
