@@ -161,6 +161,8 @@ class EmulatedRig:
 
     def set_shaping(self, link: str, wanted: Mapping[str, Impairment]) -> dict[str, Impairment | None]:
         """Make each given direction of ``link`` do exactly ``wanted[direction]`` (no merging)."""
+        from ..shaping.changes import impairment_from_dict
+
         ends = shaper.link_ends(self.state, link)
         entry = self._link_entry(link)
         _require_netem_for(self.name)
@@ -168,7 +170,8 @@ class EmulatedRig:
         with st.rig_lock(self.name, wait=True):
             try:
                 for d, imp in wanted.items():
-                    result[d] = shaper.change(ends[d], imp)  # type: ignore[index]
+                    previous = impairment_from_dict(entry[d], f"link {link} ({d})")
+                    result[d] = shaper.change(ends[d], imp, previous)  # type: ignore[index]
                     entry[d] = imp.as_dict()
                     entry["shaped"] = True
             finally:

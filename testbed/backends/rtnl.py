@@ -14,6 +14,7 @@ import os
 import socket
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 from pyroute2.netlink import NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST
 from pyroute2.netlink.rtnl import RTM_GETLINK, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWROUTE
@@ -73,7 +74,11 @@ class RtnlBatch:
     def __len__(self) -> int:
         return len(self._messages)
 
-    def _add(self, msg: ifinfmsg | ifaddrmsg | rtmsg, kind: int, flags: int, what: str) -> None:
+    def add_message(self, msg: Any, kind: int, flags: int, what: str) -> None:
+        """Queue any pyroute2-encodable message (a qdisc, say); ``what`` names it in errors."""
+        self._add(msg, kind, flags, what)
+
+    def _add(self, msg: Any, kind: int, flags: int, what: str) -> None:
         seq = len(self._messages) + 1
         msg["header"]["type"] = kind
         msg["header"]["flags"] = NLM_F_REQUEST | NLM_F_ACK | flags

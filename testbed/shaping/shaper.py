@@ -60,10 +60,15 @@ def initial_lines(end: LinkEnd, imp: Impairment) -> list[TcLine]:
 
 
 def apply_initial(ends_and_impairments: Iterable[tuple[LinkEnd, Impairment]]) -> None:
-    """Bring-up: one tc batch per namespace for all of its shaped interfaces."""
+    """Bring-up: over netlink what pyroute2 can encode, the rest in one tc batch per namespace."""
+    from .netlink import encodable, send_netem
+
     per_ns: dict[str, list[TcLine]] = {}
     for end, imp in ends_and_impairments:
-        per_ns.setdefault(end.netns, []).extend(initial_lines(end, imp))
+        if not imp.is_empty() and encodable(effective(imp), None):
+            send_netem(end.netns, end.ifname, effective(imp), end.what, create=True)
+        else:
+            per_ns.setdefault(end.netns, []).extend(initial_lines(end, imp))
     for netns, lines in per_ns.items():
         run_batch(netns, lines)
 
@@ -73,29 +78,58 @@ def read(end: LinkEnd) -> Impairment | None:
     return impairment_from_tc(show_root_qdisc(end.netns, end.ifname))
 
 
-def change(end: LinkEnd, imp: Impairment) -> Impairment | None:
-    """Make the kernel do ``imp`` on this end; return what it then reports (verified)."""
+def change(end: LinkEnd, imp: Impairment, previous: Impairment | None = None) -> Impairment | None:
+    """Make the kernel do ``imp`` on this end; return what it then reports (verified).
+
+    ``previous`` is what was applied before (the distribution table the kernel holds cannot
+    be read back, so the caller says which it is); it decides whether netlink may be used.
+    """
+    from .netlink import send_netem
+
     current = read(end)
     wanted = None if imp.is_empty() else effective(imp)
-    if wanted is None:
-        if current is not None:
-            run_batch(end.netns, [TcLine(("qdisc", "del", "dev", end.ifname, "root"), end.what)])
-        return None
-    netem = ("root", "handle", "1:", "netem", *netem_args(wanted))
-    if current is None:
-        lines = [TcLine(("qdisc", "add", "dev", end.ifname, *netem), end.what)]
-    elif _drops_sticky(current, wanted):
-        lines = [TcLine(("qdisc", "del", "dev", end.ifname, "root"), end.what),
-                 TcLine(("qdisc", "add", "dev", end.ifname, *netem), end.what)]
-    else:
-        lines = [TcLine(("qdisc", "change", "dev", end.ifname, *netem), end.what)]
-    run_batch(end.netns, lines)
+    path = plan_change(current, wanted, previous)
+    if path == "tc-del":
+        run_batch(end.netns, [TcLine(("qdisc", "del", "dev", end.ifname, "root"), end.what)])
+    elif path in ("netlink-add", "netlink-change"):
+        assert wanted is not None
+        send_netem(end.netns, end.ifname, wanted, end.what, create=path == "netlink-add")
+    elif wanted is not None:
+        netem = ("root", "handle", "1:", "netem", *netem_args(wanted))
+        lines = {
+            "tc-add": [TcLine(("qdisc", "add", "dev", end.ifname, *netem), end.what)],
+            "tc-rebuild": [TcLine(("qdisc", "del", "dev", end.ifname, "root"), end.what),
+                           TcLine(("qdisc", "add", "dev", end.ifname, *netem), end.what)],
+            "tc-change": [TcLine(("qdisc", "change", "dev", end.ifname, *netem), end.what)],
+        }[path]
+        run_batch(end.netns, lines)
     now = read(end)
     differences = mismatches(wanted, now)
     if differences:
         raise ShapingError(f"{end.what}: the kernel holds something other than what was set: "
                            + "; ".join(differences))
     return now
+
+
+def plan_change(current: Impairment | None, wanted: Impairment | None, previous: Impairment | None) -> str:
+    """How to get from ``current`` (read back) to ``wanted`` (effective): the cheapest way
+    that leaves nothing of the old qdisc behind. One of tc-del, netlink-add, tc-add,
+    tc-rebuild, netlink-change, tc-change, or none."""
+    from .netlink import encodable
+
+    if wanted is None:
+        return "tc-del" if current is not None else "none"
+    if current is None:
+        return "netlink-add" if encodable(wanted, None) else "tc-add"
+    if _drops_sticky(current, wanted):
+        return "tc-rebuild"
+    loaded = _table(effective(previous)) if previous is not None and not previous.is_empty() else None
+    return "netlink-change" if encodable(wanted, loaded) else "tc-change"
+
+
+def _table(imp: Impairment) -> str | None:
+    """The delay distribution table the tc path loaded for ``imp`` (uniform needs none)."""
+    return imp.distribution if imp.jitter is not None and imp.distribution not in (None, "uniform") else None
 
 
 #: Parameters netem keeps when a change leaves them out; dropping one needs a new qdisc.

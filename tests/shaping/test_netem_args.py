@@ -103,3 +103,35 @@ def test_changes_merge_over_the_current_shaping_and_follow_netem_rules() -> None
         merge_changes(current, {"dealy": "5ms"}, "link x (up)")
     with pytest.raises(BadShapingChange, match="no unit"):
         merge_changes(current, {"delay": 5}, "link x (up)")
+
+
+def test_changes_take_netlink_when_pyroute2_can_encode_them_and_tc_otherwise() -> None:
+    from testbed.shaping.shaper import plan_change
+
+    jittered = effective(imp(delay=Duration(10000), jitter=Duration(2000)))  # normal table, order-keeping rate
+    plain = effective(imp(delay=Duration(5000), loss=Percent(1)))
+    assert plan_change(None, plain, None) == "netlink-add"
+    assert plan_change(None, jittered, None) == "tc-add"  # the normal table needs tc
+    assert plan_change(plain, effective(imp(delay=Duration(9000), loss=Percent(1))), plain) == "netlink-change"
+    # the kernel keeps the loaded table when a change leaves it out: a rate step on a jittered link
+    faster = effective(imp(delay=Duration(10000), jitter=Duration(2000), rate=Rate(5e6)))
+    assert plan_change(jittered, faster, imp(delay=Duration(10000), jitter=Duration(2000))) == "netlink-change"
+    pareto = effective(imp(delay=Duration(10000), jitter=Duration(2000), distribution="pareto"))
+    assert plan_change(jittered, pareto, imp(delay=Duration(10000), jitter=Duration(2000))) == "tc-change"
+    assert plan_change(plain, effective(imp(delay=Duration(5000), ecn=True, loss=Percent(1))), plain) == "tc-change"
+    assert plan_change(effective(imp(delay=Duration(5000), corrupt=Percent(1))), plain, plain) == "tc-rebuild"
+    assert plan_change(plain, None, plain) == "tc-del"
+    assert plan_change(None, None, None) == "none"
+
+
+def test_netlink_options_carry_the_same_numbers_as_the_tc_arguments() -> None:
+    from testbed.shaping.netlink import netem_options
+
+    opts = netem_options(effective(imp(delay=Duration(10000), jitter=Duration(2000), delay_correlation=Percent(25),
+                                       loss=Percent(0.5), rate=Rate(100e6), packet_overhead=-14, limit=5000)))
+    attrs = dict(opts["attrs"])
+    u32 = 2**32 - 1  # netem's probability scale (pyroute2 truncates where tc rounds: one part in 4e9)
+    assert opts["limit"] == 5000 and opts["loss"] == int(u32 * 0.005)
+    assert attrs["TCA_NETEM_RATE"]["rate"] == 12_500_000 and attrs["TCA_NETEM_RATE"]["packet_overhead"] == -14
+    assert attrs["TCA_NETEM_CORR"]["delay_corr"] == int(u32 * 0.25)
+    assert opts["delay"] * 64 == 10_000_000  # psched ticks of 64 ns

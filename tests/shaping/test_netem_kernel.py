@@ -239,3 +239,26 @@ def test_a_timeline_changes_the_kernel_in_order_and_reports_its_timing(rig_with)
     summary = report.summary()
     assert summary["errors"] == 0 and summary["in_order"] and summary["steps"] == 3
     assert summary["late_ms_max"] < 1500  # the figure is reported; under TCG only its order of size is asserted
+
+
+def test_rate_steps_on_a_jittered_link_go_over_netlink_and_keep_the_distribution(rig_with) -> None:
+    from testbed.shaping.shaper import plan_change
+
+    rig = rig_with(up="delay: 30ms, jitter: 10ms, distribution: pareto")
+    before = rig.shaping("ue-edge")["up"]
+    assert plan_change(before, effective(impairment_from_dict(
+        {"delay": "30ms", "jitter": "10ms", "distribution": "pareto", "rate": "5mbit"}, "t")),
+        impairment_from_dict(rig.state["links"][0]["up"], "t")) == "netlink-change"
+    for rate in ("5mbit", "2mbit", "20mbit"):
+        after = rig.shape("ue-edge", "up", rate=rate)["up"]
+        assert str(after.rate) == rate and str(after.jitter) == "10ms"
+    # The table is still loaded after the netlink changes: delays reach well beyond
+    # delay + jitter (40 ms), where netem's table-less fallback (uniform) would stop.
+    rig.shape("ue-edge", "up", rate=None)
+    times = _ping_times(rig, 300)
+    assert max(times) > 46, f"no tail beyond 40 ms: max {max(times):.1f} ms"
+
+
+def _ping_times(rig: EmulatedRig, count: int) -> list[float]:
+    out = rig.run("ue", ["ping", "-n", "-c", str(count), "-i", "0.01", "-W", "2", "10.9.0.2"], timeout=120).stdout
+    return [float(t) for t in re.findall(r"time=([\d.]+) ms", out)]
