@@ -93,6 +93,7 @@ class EmulatedRig:
     def __init__(self, state: dict[str, Any]) -> None:
         self.state = state
         self.name: str = state["rig"]
+        self._kernel_view: dict[tuple[str, str], Impairment | None] = {}  # last read-back per link end
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -171,7 +172,9 @@ class EmulatedRig:
             try:
                 for d, imp in wanted.items():
                     previous = impairment_from_dict(entry[d], f"link {link} ({d})")
-                    result[d] = shaper.change(ends[d], imp, previous)  # type: ignore[index]
+                    known = self._kernel_view.get((link, d), shaper.UNKNOWN)
+                    result[d] = shaper.change(ends[d], imp, previous, known)  # type: ignore[index]
+                    self._kernel_view[(link, d)] = result[d]
                     entry[d] = imp.as_dict()
                     entry["shaped"] = True
             finally:

@@ -78,15 +78,31 @@ def read(end: LinkEnd) -> Impairment | None:
     return impairment_from_tc(show_root_qdisc(end.netns, end.ifname))
 
 
-def change(end: LinkEnd, imp: Impairment, previous: Impairment | None = None) -> Impairment | None:
+UNKNOWN = object()  # "the caller has not read the kernel"
+
+
+def change(end: LinkEnd, imp: Impairment, previous: Impairment | None = None,
+           known: Impairment | None | object = UNKNOWN) -> Impairment | None:
     """Make the kernel do ``imp`` on this end; return what it then reports (verified).
 
     ``previous`` is what was applied before (the distribution table the kernel holds cannot
     be read back, so the caller says which it is); it decides whether netlink may be used.
+    ``known`` is the kernel's state as the caller last read it back, which saves a read; if
+    something else changed the qdisc meanwhile, the check after the change notices and the
+    change is made again from a fresh read.
     """
+    if known is not UNKNOWN:
+        try:
+            return _change(end, imp, previous, known)  # type: ignore[arg-type]
+        except ShapingError:
+            pass
+    return _change(end, imp, previous, read(end))
+
+
+def _change(end: LinkEnd, imp: Impairment, previous: Impairment | None,
+            current: Impairment | None) -> Impairment | None:
     from .netlink import send_netem
 
-    current = read(end)
     wanted = None if imp.is_empty() else effective(imp)
     path = plan_change(current, wanted, previous)
     if path == "tc-del":
