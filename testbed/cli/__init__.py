@@ -3,7 +3,8 @@
 Exit codes (stable, for scripts):
   0 success; 1 a command failed at run time; 2 wrong usage; 3 a topology file is invalid;
   4 the host cannot do it (not root, kernel lacks a feature); 5 no such rig or node;
-  6 the rig or its names already exist, or another command holds the rig.
+  6 the rig or its names already exist, or another command holds the rig; 7 a modem
+  answered ERROR or +CME ERROR; 8 a modem did not answer in time.
 ``testbed exec`` returns the command's own exit code, 126 when it cannot be run and 127 when
 it is not found.
 """
@@ -13,11 +14,12 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import clean, doctor, down, exec_, graph, schema, shape, status, timeline, up, validate, vm
+from . import clean, doctor, down, exec_, graph, modem, schema, shape, status, timeline, up, validate, vm
 
 EPILOG = """\b
 Exit codes: 0 ok, 1 failed, 2 usage, 3 invalid topology, 4 host unsuitable (root, kernel),
-5 no such rig or node, 6 rig exists or is busy. `exec` returns the command's own code.
+5 no such rig or node, 6 rig exists or is busy, 7 the modem answered ERROR, 8 AT timeout.
+`exec` returns the command's own code.
 
 \b
 Typical session (as root):
@@ -41,5 +43,5 @@ def main() -> None:
     """
 
 
-for module in (validate, up, status, exec_, shape, timeline, down, clean, schema, graph, doctor, vm):
+for module in (validate, up, status, exec_, shape, timeline, modem, down, clean, schema, graph, doctor, vm):
     main.add_command(module.command)
