@@ -354,6 +354,7 @@ def _state_of(plan: RigPlan, run_id: str, inodes: dict[str, int], shaping: bool)
             "namespace": ns.netns,
             "inode": inodes[ns.node],
             "forwarding": ns.forwarding,
+            "serial": topo.nodes[ns.node].serial,
             "addresses": [str(i.address) for i in ns.interfaces],
             "interfaces": [{"name": i.name, "address": str(i.address), "link": i.link} for i in ns.interfaces],
             "routes": [{"dst": "default" if r.dst == DEFAULT else str(r.dst), "via": str(r.gateway), "dev": r.dev}

@@ -19,8 +19,8 @@ from .common import choose_rig, reports_errors, rig_option
 def command(rig: str | None, node: str, at_command: str, timeout: float | None) -> None:
     """Send AT_COMMAND to NODE's modem and print the response lines, then the final result code.
 
-    For an emulated rig, NODE's emulator (started for the rig's modem nodes by
-    testbed.coupling.start_emulators) is reached through its pty under
+    A node with `serial:` in the topology is a real modem reached at that pyserial URL;
+    otherwise NODE's emulator (which `testbed up` starts) is reached through its pty under
     $TESTBED_RUN_DIR/rigs/<rig>/modems/<node>/at. Exit code 0 on OK, 7 on ERROR or
     +CME/+CMS ERROR, 8 when no final result code arrives in time, 5 when no emulator runs.
 
@@ -41,12 +41,16 @@ def command(rig: str | None, node: str, at_command: str, timeout: float | None) 
     entry = found.node(node)
     if entry.get("role") != "modem":
         raise RigNotFound(f"node {node!r} of rig {found.name!r} has role {entry.get('role')!r}, not modem")
-    emulator = find_emulator(found.name, node)
-    if emulator is None:
-        raise RigNotFound(f"no modem emulator is running for node {node!r} of rig {found.name!r} "
-                          f"(nothing live under {modem_dir(found.name, node)}); start the rig's emulators with "
-                          "testbed.coupling.start_emulators(rig)")
-    with AtClient(emulator.url) as client:
+    if entry.get("serial"):
+        url = entry["serial"]  # a real modem: its AT port, local or through ser2net
+    else:
+        emulator = find_emulator(found.name, node)
+        if emulator is None:
+            raise RigNotFound(f"no modem emulator is running for node {node!r} of rig {found.name!r} "
+                              f"(nothing live under {modem_dir(found.name, node)}); `testbed up` starts them "
+                              "unless --no-modems was given")
+        url = str(emulator.url)
+    with AtClient(url) as client:
         response = client.command(text, timeout, check=False)
     for line in response.lines:
         click.echo(line)

@@ -34,6 +34,9 @@ def check_topology(topo: Topology, library: Iterable[str] = ()) -> list[Problem]
     problems += _check_name(topo.name, ("name",), "rig", RIG_NAME_RE, RIG_NAME_MAX)
     for name in topo.nodes:
         problems += _check_name(name, ("nodes", name), "node", NODE_NAME_RE, NODE_NAME_MAX, at_key=True)
+        node = topo.nodes[name]
+        if node is not None and node.serial is not None and node.role not in (None, "modem"):
+            problems.append(Problem(("nodes", name, "serial"), f"serial is for modem nodes; {name!r} is a {node.role}"))
         if name in RESERVED_IFNAMES:
             problems.append(Problem(("nodes", name), f"node name {name!r} is reserved: it would become an "
                                     "interface name on the node's peers", at_key=True))

@@ -140,6 +140,9 @@ class Node:
         default=None, metadata=doc("route packets between links; default: on for nodes with two or more links")
     )
     labels: dict[str, str] = field(default_factory=dict, metadata=doc("free-form tags, passed to inventories"))
+    serial: str | None = field(default=None, metadata=doc(
+        "modems only: the real modem's AT port as a pyserial URL (/dev/serial/by-id/..., rfc2217://pi:3333); "
+        "without it an emulated rig runs the modem emulator"))
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ class Cli:
 def rig_up(cli: Cli, name: str, topology: Path = WARD) -> Iterator[subprocess.CompletedProcess[str]]:
     """Bring ``name`` up from ``topology``; always take exactly that rig down again afterwards."""
     try:
-        result = cli("up", "--no-shaping", "--rig", name, topology)
+        result = cli("up", "--no-shaping", "--no-modems", "--rig", name, topology)
         if result.returncode != 0:
             pytest.fail(f"testbed up --rig {name} failed ({result.returncode}): {result.stderr}")
         yield result

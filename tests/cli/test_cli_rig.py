@@ -198,7 +198,7 @@ def test_status_picks_the_only_rig_without_rig_option(cli: Cli, make_rig) -> Non
 def test_down_removes_every_namespace_then_status_exits_5(cli: Cli) -> None:
     rig = unique_rig_name()
     try:
-        up = cli("up", "--no-shaping", "--rig", rig, WARD)
+        up = cli("up", "--no-shaping", "--no-modems", "--rig", rig, WARD)
         assert up.returncode == 0, up.stderr
         assert len(rig_namespaces(rig)) == 10
         down = cli("down", "--rig", rig)
