@@ -32,6 +32,7 @@ from devices.edge.ledger import Append, Appended, LedgerStore  # noqa: E402
 from devices.wire import PrivateKey, RecordEnvelope, SignedRecord, payload_digest  # noqa: E402
 
 DEVICES = 64
+BLOCK_KEY = PrivateKey(b"\xb0" * 32)  # the node key: one signed block per commit
 DEFAULT_RUNS = ["closed:1", "closed:8", "closed:32", "closed:32:verify", "closed:4:verify:batch64", "open:2000"]
 
 
@@ -143,7 +144,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir="/var/tmp") as scratch:
         for number, spec in enumerate(args.runs):
             kind, *rest = spec.split(":")
-            with LedgerStore(Path(scratch) / f"run{number}.db", linger=args.linger_ms / 1e3) as store:
+            with LedgerStore(Path(scratch) / f"run{number}.db", BLOCK_KEY, linger=args.linger_ms / 1e3) as store:
                 if kind == "closed":
                     batch = next((int(x[5:]) for x in rest if x.startswith("batch")), 1)
                     row = closed_loop(store, records, keys, int(rest[0]), "verify" in rest, batch, args.seconds)

@@ -26,9 +26,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from devices.edge.ledger import Append, LedgerStore  # noqa: E402
-from devices.wire import merkle  # noqa: E402
+from devices.wire import PrivateKey, merkle  # noqa: E402
 
 BATCH = 20_000
+BLOCK_KEY = PrivateKey(b"\x42" * 32)  # signs one block per batch, as the node does
 
 
 def rss_mb() -> float:
@@ -88,7 +89,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir="/var/tmp") as scratch:
         path = (args.data or Path(scratch)) / "ledger.db"
         started = time.perf_counter()
-        store = LedgerStore(path, max_batch=BATCH)
+        store = LedgerStore(path, BLOCK_KEY, max_batch=BATCH)
         opened = time.perf_counter() - started
         rss_open = rss_mb()
         built = build(store, args.size)

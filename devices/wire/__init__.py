@@ -2,14 +2,21 @@
 
 - :mod:`.merkle`: RFC 9162 hashing and inclusion/consistency proof verification.
 - :mod:`.envelope`: the device-signed record envelope and its canonical encoding.
+- :mod:`.block`: the ledger's hash-chained, node-signed block header.
 - :mod:`.note`: C2SP signed notes, checkpoints and note keys.
 - :mod:`.ed25519`: raw-byte Ed25519 keys used by both of the above.
 - :mod:`.errors`: one exception type per reason for refusing any of them.
 """
 
+from .block import BlockHeader, SignedBlock, verify_link
 from .ed25519 import PrivateKey, PublicKey
 from .envelope import RecordEnvelope, SignedRecord, payload_digest
 from .errors import (
+    BlockError,
+    BlockFieldError,
+    BlockFormatError,
+    BlockLinkError,
+    BlockSignatureInvalid,
     EnvelopeError,
     EnvelopeFieldError,
     EnvelopeFormatError,
@@ -54,6 +61,12 @@ from .note import (
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
+    "BlockError",
+    "BlockFieldError",
+    "BlockFormatError",
+    "BlockHeader",
+    "BlockLinkError",
+    "BlockSignatureInvalid",
     "Checkpoint",
     "Ed25519Signer",
     "Ed25519Verifier",
@@ -76,6 +89,7 @@ __all__ = [
     "RecordEnvelope",
     "RootMismatch",
     "SignatureInvalid",
+    "SignedBlock",
     "SignedRecord",
     "TreeSizeError",
     "Verifier",
@@ -92,4 +106,5 @@ __all__ = [
     "sign_note",
     "verify_consistency",
     "verify_inclusion",
+    "verify_link",
 ]

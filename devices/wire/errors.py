@@ -58,6 +58,29 @@ class SignatureInvalid(EnvelopeError):
     """The Ed25519 signature does not verify under the key it was checked with."""
 
 
+# Block headers --------------------------------------------------------------------------------
+
+
+class BlockError(WireError):
+    """A ledger block header that is refused."""
+
+
+class BlockFieldError(BlockError):
+    """A header field is outside what the encoding allows."""
+
+
+class BlockFormatError(BlockError):
+    """Bytes that are not a canonical signed block header."""
+
+
+class BlockSignatureInvalid(BlockError):
+    """The node's Ed25519 signature over the header does not verify."""
+
+
+class BlockLinkError(BlockError):
+    """A block does not follow its predecessor: wrong height, previous hash, or a tree that did not grow."""
+
+
 # Signed notes and checkpoints (C2SP signed-note, tlog-checkpoint) ------------------------------
 
 

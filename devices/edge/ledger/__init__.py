@@ -3,10 +3,13 @@
 - :mod:`.tree`: which Merkle hashes are stored and which ones a proof needs (pure).
 - :mod:`.schema`: the SQLite file, its append-only triggers and connection settings.
 - :mod:`.commit`: group commit, many appends per durable transaction.
-- :mod:`.store`: :class:`LedgerStore`, appends, reads and RFC 9162 proofs.
+- :mod:`.blocks`: sealing each committed batch into a signed, hash-chained block.
+- :mod:`.store`: :class:`LedgerStore`, appends, blocks, reads and RFC 9162 proofs.
+- :mod:`.payloads`: the content-addressed off-chain payload files.
+- :mod:`.verify`: the offline audit of a data directory (``verify`` command).
 - :mod:`.enrolment`: which devices may write (device id -> Ed25519 key).
 - :mod:`.node`: admission (envelope, enrolment, signature) and signed checkpoints.
-- :mod:`.service`: the HTTP API; ``python -m devices.edge.ledger serve`` runs it.
+- :mod:`.service`: the HTTP API (openapi.yaml); ``python -m devices.edge.ledger serve`` runs it.
 """
 
 from .errors import LedgerError, OutOfRange, SequenceError, StoreClosed, StoreCorrupt, StoreFailed

@@ -1,13 +1,17 @@
-"""``python -m devices.edge.ledger``: run the ledger node, or make its signing key.
+"""``python -m devices.edge.ledger``: run the ledger node, make its signing key, audit its data.
 
     python -m devices.edge.ledger keygen --name ledger.edge-1.example/log --out node.key
     python -m devices.edge.ledger serve --listen 127.0.0.1:8470 --data /var/lib/ledger \\
         --key node.key --devices devices.json
+    python -m devices.edge.ledger verify /var/lib/ledger --devices devices.json [--key node.vkey]
 
 ``keygen`` writes the C2SP signer key (mode 0600) and prints the verifier key that clients
 and witnesses configure. ``serve`` prints ``listening on http://HOST:PORT`` once it accepts
 connections (port 0 picks a free one), and stops cleanly on SIGTERM or SIGINT: queued
-appends are committed before the process exits.
+appends are committed before the process exits. It writes the node's verifier key to
+``DATA/node.vkey`` (and refuses a data directory whose ``node.vkey`` names another key), which
+is where ``verify`` finds the block key unless ``--key`` gives a vkey file. ``verify`` exits 0
+printing counts, or 1 naming the first bad item (verify.py).
 """
 
 from __future__ import annotations
@@ -19,16 +23,20 @@ import sys
 import threading
 from pathlib import Path
 
-from devices.wire import Ed25519Signer
+from devices.wire import Ed25519Signer, Ed25519Verifier
 from devices.wire.errors import NoteFormatError
 
 from .enrolment import load_enrolment
 from .errors import LedgerError
 from .node import LedgerNode
+from .payloads import PayloadStore
 from .service import LedgerServer
 from .store import LedgerStore
+from .verify import AuditFailure, audit
 
 DB_NAME = "ledger.db"
+PAYLOADS_DIR = "payloads"
+VKEY_NAME = "node.vkey"
 
 
 def _listen(value: str) -> tuple[str, int]:
@@ -50,8 +58,9 @@ def keygen(name: str, out: Path) -> int:
 def serve(listen: tuple[str, int], data: Path, key: Path, devices: Path | None) -> int:
     signer = Ed25519Signer.from_skey(key.read_text().strip())
     enrolled = load_enrolment(devices) if devices else {}
-    store = LedgerStore(data / DB_NAME)
-    server = LedgerServer(listen, LedgerNode(store, signer, enrolled))
+    _write_vkey(data, signer)
+    store = LedgerStore(data / DB_NAME, signer.private_key)
+    server = LedgerServer(listen, LedgerNode(store, signer, enrolled), PayloadStore(data / PAYLOADS_DIR))
 
     def stop(signum: int, _frame: object) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()  # shutdown() waits for serve_forever
@@ -69,6 +78,30 @@ def serve(listen: tuple[str, int], data: Path, key: Path, devices: Path | None) 
     return 0
 
 
+def _write_vkey(data: Path, signer: Ed25519Signer) -> None:
+    data.mkdir(parents=True, exist_ok=True)
+    path, vkey = data / VKEY_NAME, signer.verifier.vkey()
+    if path.exists():
+        found = path.read_text().strip()
+        if found != vkey:
+            raise LedgerError(f"{path}: expected this node's key {vkey}, the data directory belongs to {found}")
+        return
+    path.write_text(vkey + "\n")
+
+
+def verify(data: Path, key: Path | None, devices: Path) -> int:
+    vkey_file = key or data / VKEY_NAME
+    verifier = Ed25519Verifier.from_vkey(vkey_file.read_text().strip())
+    try:
+        report = audit(data / DB_NAME, verifier.public_key, load_enrolment(devices), data / PAYLOADS_DIR)
+    except AuditFailure as exc:
+        print(f"FAIL {data}: {exc}")
+        return 1
+    print(f"ok {data}: {report.entries} entries, {report.hashes} hashes, {report.blocks} blocks, "
+          f"{report.devices} devices, {report.payloads} payloads; signed by {verifier.name}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devices.edge.ledger", description="The edge ledger node.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -80,10 +113,16 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--data", type=Path, required=True, help=f"data directory ({DB_NAME} lives here)")
     run.add_argument("--key", type=Path, required=True, help="signer key file written by keygen")
     run.add_argument("--devices", type=Path, help="enrolment file: {\"devices\": {id: base64 public key}}")
+    check = commands.add_parser("verify", help="audit a data directory offline; exit 1 on the first bad item")
+    check.add_argument("data", type=Path, metavar="DATADIR")
+    check.add_argument("--key", type=Path, help=f"verifier key (vkey) file; default DATADIR/{VKEY_NAME}")
+    check.add_argument("--devices", type=Path, required=True, help="the enrolment file the node serves with")
     args = parser.parse_args(argv)
     try:
         if args.command == "keygen":
             return keygen(args.name, args.out)
+        if args.command == "verify":
+            return verify(args.data, args.key, args.devices)
         return serve(args.listen, args.data, args.key, args.devices)
     except (LedgerError, NoteFormatError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -22,6 +22,10 @@ class StoreFailed(LedgerError):
 class SequenceError(LedgerError):
     """A device's sequence number did not increase: a replay, or records sent out of order."""
 
+    def __init__(self, message: str, last_seq: int) -> None:
+        super().__init__(message)
+        self.last_seq = last_seq  # the highest sequence number the ledger holds for the device
+
 
 class OutOfRange(LedgerError):
     """An entry, proof or tree size asked for lies beyond the log as committed."""

@@ -3,7 +3,7 @@
 Admission checks run in the caller's thread (parse, enrolled key, Ed25519 signature), so
 several requests verify at once; only records that pass reach the store, as one transaction
 per call, where the per-device sequence check happens in commit order. Each record gets its
-own outcome: an acknowledgement (index and committed tree size) or a refusal with the HTTP
+own outcome: an acknowledgement (index, committed tree size and block height) or a refusal with the HTTP
 status it maps to.
 """
 
@@ -24,20 +24,26 @@ MAX_RECORDS_PER_CALL = 1000
 
 @dataclass(frozen=True)
 class Accepted:
-    """A durable record: its leaf index and the tree size it was committed with."""
+    """A durable record: its leaf index, the tree size and the block it was committed with."""
 
     index: int
     tree_size: int
+    block: int
     device_id: str
     seq: int
 
 
 @dataclass(frozen=True)
 class Refused:
-    """A record that was not appended; ``status`` is the HTTP status to answer with."""
+    """A record that was not appended; ``status`` is the HTTP status to answer with.
+
+    ``last_seq`` is set on a sequence refusal (409): the highest sequence number the ledger
+    holds for the device, so a client need not parse the reason.
+    """
 
     status: int
     reason: str
+    last_seq: int | None = None
 
 
 class LedgerNode:
@@ -100,5 +106,6 @@ class LedgerNode:
     @staticmethod
     def _outcome(record: SignedRecord, result: Appended | SequenceError) -> Accepted | Refused:
         if isinstance(result, SequenceError):
-            return Refused(409, str(result))
-        return Accepted(result.index, result.tree_size, record.envelope.device_id, record.envelope.seq)
+            return Refused(409, str(result), result.last_seq)
+        return Accepted(result.index, result.tree_size, result.block, record.envelope.device_id,
+                        record.envelope.seq)

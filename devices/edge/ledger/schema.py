@@ -5,9 +5,12 @@ Tables::
     entries(idx, data)        leaf i's bytes (a signed record), idx dense from 0
     hashes(id, hash)          every complete subtree's hash, id in post order (tree.py)
     device_seq(device, seq)   highest sequence number accepted per device (anti-replay)
-    meta(key, value)          format version
+    blocks(height, ...)       one signed block header per committed batch (devices/wire/block.py),
+                              its fields in columns, ``hash`` = its block hash; written in the
+                              batch's own transaction, so a block exists iff its entries do
+    meta(key, value)          format version; ``block_key``, the hex public key blocks are signed with
 
-``entries`` and ``hashes`` refuse UPDATE and DELETE, and accept an INSERT only at the end
+``entries``, ``hashes`` and ``blocks`` refuse UPDATE and DELETE, and accept an INSERT only at the end
 (next idx / next id); the last rule also closes ``INSERT OR REPLACE``, whose implicit delete
 does not fire delete triggers. ``device_seq`` may only move forward. The triggers catch
 program bugs and casual edits of the file; anyone who can write the file can drop them, which
@@ -25,7 +28,7 @@ from pathlib import Path
 
 from .errors import StoreCorrupt
 
-FORMAT = "1"
+FORMAT = "2"  # 2: blocks
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -35,6 +38,15 @@ CREATE TABLE IF NOT EXISTS hashes (
     hash BLOB NOT NULL CHECK (length(hash) = 32)
 ) STRICT;
 CREATE TABLE IF NOT EXISTS device_seq (device TEXT PRIMARY KEY, seq INTEGER NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS blocks (
+    height INTEGER PRIMARY KEY,
+    previous BLOB NOT NULL CHECK (length(previous) = 32),
+    tree_size INTEGER NOT NULL,
+    root BLOB NOT NULL CHECK (length(root) = 32),
+    time_ns INTEGER NOT NULL,
+    signature BLOB NOT NULL CHECK (length(signature) = 64),
+    hash BLOB NOT NULL CHECK (length(hash) = 32)
+) STRICT;
 
 CREATE TRIGGER IF NOT EXISTS entries_append_only_update BEFORE UPDATE ON entries
 BEGIN SELECT RAISE(ABORT, 'append-only: entries cannot be updated'); END;
@@ -51,6 +63,14 @@ BEGIN SELECT RAISE(ABORT, 'append-only: hashes cannot be deleted'); END;
 CREATE TRIGGER IF NOT EXISTS hashes_append_at_end BEFORE INSERT ON hashes
 WHEN NEW.id IS NOT (SELECT COALESCE(MAX(id), -1) + 1 FROM hashes)
 BEGIN SELECT RAISE(ABORT, 'append-only: hashes are inserted at the next id only'); END;
+
+CREATE TRIGGER IF NOT EXISTS blocks_append_only_update BEFORE UPDATE ON blocks
+BEGIN SELECT RAISE(ABORT, 'append-only: blocks cannot be updated'); END;
+CREATE TRIGGER IF NOT EXISTS blocks_append_only_delete BEFORE DELETE ON blocks
+BEGIN SELECT RAISE(ABORT, 'append-only: blocks cannot be deleted'); END;
+CREATE TRIGGER IF NOT EXISTS blocks_append_at_end BEFORE INSERT ON blocks
+WHEN NEW.height IS NOT (SELECT COALESCE(MAX(height), -1) + 1 FROM blocks)
+BEGIN SELECT RAISE(ABORT, 'append-only: blocks are inserted at the next height only'); END;
 
 CREATE TRIGGER IF NOT EXISTS device_seq_forward BEFORE UPDATE ON device_seq
 WHEN NEW.seq <= OLD.seq OR NEW.device IS NOT OLD.device

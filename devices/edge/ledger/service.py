@@ -8,10 +8,15 @@ the server is not the bottleneck at the rates a ward produces; batch POSTs carry
 If a later measurement says otherwise, :class:`LedgerNode` holds all the logic and a
 different front can replace this module alone.
 
-Routes (all answers JSON except the checkpoint; errors are ``{"error": "..."}``)::
+Routes (answers JSON except the checkpoint and payloads; errors are ``{"error": "..."}``;
+openapi.yaml describes every one and a test keeps it true)::
 
     POST /v1/records                      {"record": b64} or {"records": [b64, ...]}
-                                          → 201 {"index", "tree_size"} / {"results": [...]}
+                                          → 201 {"index", "tree_size", "block", ...} / {"results": [...]}
+                                          a sequence refusal (409) adds "last_seq"
+    GET  /v1/blocks/{height}              signed block header {"height", "previous", ...}
+    PUT  /v1/payloads/{sha256 hex}        raw body → 201 stored / 200 already held
+    GET  /v1/payloads/{sha256 hex}        the payload bytes, application/octet-stream
     GET  /v1/checkpoint                   C2SP signed checkpoint, text/plain
     GET  /v1/proof/inclusion?index=I&tree_size=N     {"index", "tree_size", "proof": [b64]}
     GET  /v1/proof/consistency?first=M&second=N      {"first", "second", "proof": [b64]}
@@ -34,10 +39,26 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from devices.wire import SignedBlock
+
 from .errors import OutOfRange, StoreClosed
 from .node import MAX_RECORDS_PER_CALL, Accepted, LedgerNode, Refused
+from .payloads import PayloadHashMismatch, PayloadStore, PayloadTooLarge, is_payload_name
 
 MAX_BODY = 4 * 1024 * 1024
+# Every route the server answers: (method, path template) → handler method. A template has at
+# most one ``{parameter}``, the last path segment. openapi.yaml must list exactly these.
+ROUTES: dict[tuple[str, str], str] = {
+    ("POST", "/v1/records"): "_records",
+    ("GET", "/v1/blocks/{height}"): "_block",
+    ("PUT", "/v1/payloads/{hash}"): "_put_payload",
+    ("GET", "/v1/payloads/{hash}"): "_get_payload",
+    ("GET", "/v1/checkpoint"): "_checkpoint",
+    ("GET", "/v1/proof/inclusion"): "_inclusion",
+    ("GET", "/v1/proof/consistency"): "_consistency",
+    ("GET", "/v1/entries"): "_entries",
+    ("GET", "/v1/health"): "_health",
+}
 _DECIMAL = re.compile(r"0|[1-9][0-9]{0,18}")
 
 
@@ -45,11 +66,20 @@ class BadRequest(Exception):
     """The request itself is malformed; answered with 400 and this message."""
 
 
+class TooLarge(Exception):
+    """The body is over the route's size limit; answered with 413 and this message."""
+
+
+class NotFound(Exception):
+    """What the request names does not exist; answered with 404 and this message."""
+
+
 class LedgerServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], node: LedgerNode) -> None:
+    def __init__(self, address: tuple[str, int], node: LedgerNode, payloads: PayloadStore) -> None:
         self.node = node
+        self.payloads = payloads
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, LedgerHandler)
@@ -65,19 +95,13 @@ class LedgerHandler(BaseHTTPRequestHandler):
     server: LedgerServer
 
     def do_GET(self) -> None:  # noqa: N802 - the name http.server dispatches to
-        url = urlsplit(self.path)
-        routes: dict[str, Callable[[dict[str, list[str]]], None]] = {
-            "/v1/checkpoint": self._checkpoint,
-            "/v1/proof/inclusion": self._inclusion,
-            "/v1/proof/consistency": self._consistency,
-            "/v1/entries": self._entries,
-            "/v1/health": self._health,
-        }
-        self._dispatch(routes.get(url.path), parse_qs(url.query, keep_blank_values=True))
+        self._route()
 
     def do_POST(self) -> None:  # noqa: N802
-        url = urlsplit(self.path)
-        self._dispatch(self._records if url.path == "/v1/records" else None, {})
+        self._route()
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._route()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         pass  # one line per request on stderr is noise at thousands of records a second
@@ -97,14 +121,42 @@ class LedgerHandler(BaseHTTPRequestHandler):
         if single:
             outcome = outcomes[0]
             if isinstance(outcome, Refused):
-                self._send_json(outcome.status, {"error": outcome.reason})
+                self._send_json(outcome.status, _refused(outcome))
             else:
                 self._send_json(HTTPStatus.CREATED, _accepted(outcome))
             return
-        results = [_accepted(o) if isinstance(o, Accepted) else {"status": o.status, "error": o.reason}
+        results = [_accepted(o) if isinstance(o, Accepted) else {"status": o.status, **_refused(o)}
                    for o in outcomes]
         status = HTTPStatus.CREATED if all(isinstance(o, Accepted) for o in outcomes) else HTTPStatus.MULTI_STATUS
         self._send_json(status, {"results": results})
+
+    def _block(self, _: dict[str, list[str]]) -> None:
+        height = _path_int(self.path, "/v1/blocks/", "block height")
+        count = self.server.node.store.block_count
+        if height >= count:
+            raise NotFound(f"block {height}: expected a height below {count} (the blocks committed)")
+        self._send_json(HTTPStatus.OK, block_document(self.server.node.store.block(height)))
+
+    def _put_payload(self, _: dict[str, list[str]]) -> None:
+        length = self.headers.get("Content-Length")
+        if length is None or not _DECIMAL.fullmatch(length):
+            self.close_connection = True
+            raise BadRequest("expected a Content-Length header")
+        if int(length) > self.server.payloads.max_size:
+            self.close_connection = True  # the body is not read: the connection cannot be reused
+            raise PayloadTooLarge(f"payload: expected at most {self.server.payloads.max_size} bytes, got {length}")
+        body = self.rfile.read(int(length))
+        name = _payload_name(self.path)
+        created = self.server.payloads.put(name, body)
+        self._send_json(HTTPStatus.CREATED if created else HTTPStatus.OK,
+                        {"hash": name, "size": int(length), "created": created})
+
+    def _get_payload(self, _: dict[str, list[str]]) -> None:
+        name = _payload_name(self.path)
+        body = self.server.payloads.get(name)
+        if body is None:
+            raise NotFound(f"payload {name}: not held by this node")
+        self._send(HTTPStatus.OK, body, "application/octet-stream")
 
     def _checkpoint(self, _: dict[str, list[str]]) -> None:
         self._send(HTTPStatus.OK, self.server.node.checkpoint(), "text/plain; charset=utf-8")
@@ -132,6 +184,12 @@ class LedgerHandler(BaseHTTPRequestHandler):
 
     # -- plumbing ----------------------------------------------------------------------------
 
+    def _route(self) -> None:
+        url = urlsplit(self.path)
+        name = route_for(self.command, url.path)
+        handler: Callable[[dict[str, list[str]]], None] | None = getattr(self, name) if name else None
+        self._dispatch(handler, parse_qs(url.query, keep_blank_values=True))
+
     def _dispatch(self, route: Callable[[dict[str, list[str]]], None] | None, query: dict[str, list[str]]) -> None:
         if route is None:
             self._drain_body()
@@ -139,8 +197,12 @@ class LedgerHandler(BaseHTTPRequestHandler):
             return
         try:
             route(query)
-        except BadRequest as exc:
+        except (BadRequest, PayloadHashMismatch) as exc:
             self._send_json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+        except NotFound as exc:
+            self._send_json(HTTPStatus.NOT_FOUND, {"error": str(exc)})
+        except (TooLarge, PayloadTooLarge) as exc:
+            self._send_json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": str(exc)})
         except OutOfRange as exc:
             self._send_json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
         except StoreClosed as exc:
@@ -152,10 +214,11 @@ class LedgerHandler(BaseHTTPRequestHandler):
     def _json_body(self) -> dict[str, Any]:
         length = self.headers.get("Content-Length")
         if length is None or not _DECIMAL.fullmatch(length):
+            self.close_connection = True  # where the body ends is unknown
             raise BadRequest("expected a Content-Length header")
         if int(length) > MAX_BODY:
-            self.close_connection = True
-            raise BadRequest(f"body: expected at most {MAX_BODY} bytes, got {length}")
+            self.close_connection = True  # the body is not read: the connection cannot be reused
+            raise TooLarge(f"body: expected at most {MAX_BODY} bytes, got {length}")
         raw = self.rfile.read(int(length))
         try:
             body = json.loads(raw)
@@ -183,10 +246,52 @@ class LedgerHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+def route_for(method: str, path: str) -> str | None:
+    """The handler name ROUTES gives ``method`` and ``path``; a parameter is one non-empty segment."""
+    for (route_method, template), name in ROUTES.items():
+        if route_method != method:
+            continue
+        prefix, brace, _ = template.partition("{")
+        if path == template if not brace else (path.startswith(prefix) and len(path) > len(prefix)
+                                                and "/" not in path[len(prefix):]):
+            return name
+    return None
+
+
 def _accepted(outcome: Accepted | Refused) -> dict[str, object]:
     assert isinstance(outcome, Accepted)
-    return {"index": outcome.index, "tree_size": outcome.tree_size, "device_id": outcome.device_id,
-            "seq": outcome.seq}
+    return {"index": outcome.index, "tree_size": outcome.tree_size, "block": outcome.block,
+            "device_id": outcome.device_id, "seq": outcome.seq}
+
+
+def _refused(outcome: Refused) -> dict[str, object]:
+    document: dict[str, object] = {"error": outcome.reason}
+    if outcome.last_seq is not None:
+        document["last_seq"] = outcome.last_seq
+    return document
+
+
+def block_document(block: SignedBlock) -> dict[str, object]:
+    """A block as JSON: the header's fields, hashes base64, plus the signed bytes and block hash."""
+    h = block.header
+    b64 = lambda value: base64.b64encode(value).decode()  # noqa: E731
+    return {"height": h.height, "previous": b64(h.previous), "tree_size": h.tree_size, "root": b64(h.root),
+            "time_ns": h.time_ns, "signature": b64(block.signature), "hash": b64(block.hash()),
+            "signed_header": b64(block.to_bytes())}
+
+
+def _path_int(path: str, prefix: str, what: str) -> int:
+    tail = urlsplit(path).path[len(prefix):]
+    if not _DECIMAL.fullmatch(tail):
+        raise BadRequest(f"{what}: expected a non-negative decimal integer in the path, got {tail!r}")
+    return int(tail)
+
+
+def _payload_name(path: str) -> str:
+    name = urlsplit(path).path[len("/v1/payloads/"):]
+    if not is_payload_name(name):
+        raise BadRequest(f"payload hash: expected 64 lowercase hex digits (SHA-256) in the path, got {name[:80]!r}")
+    return name
 
 
 def _int_arg(query: dict[str, list[str]], name: str) -> int:

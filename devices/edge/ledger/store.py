@@ -1,13 +1,15 @@
 """The ledger's durable log: appends through group commit, reads and RFC 9162 proofs.
 
 One :class:`LedgerStore` owns one SQLite file (schema.py). Appends go to a single writer
-thread (commit.py) that hashes the leaves, extends the Merkle frontier, writes entries,
-subtree hashes and device sequence numbers in one transaction, and acknowledges only after
-COMMIT returns. Reads use a small pool of read-only connections and only ever ask for what
-a COMMIT already made durable, so they need no lock against the writer.
+thread (commit.py) that hashes the leaves, extends the Merkle frontier, seals the batch into
+a signed block (blocks.py), and writes entries, subtree hashes, device sequence numbers and
+the block in one transaction, acknowledging only after COMMIT returns: a block exists iff
+its entries do, and every acknowledgement names the block its leaf sealed in. Reads use a
+small pool of read-only connections and only ever ask for what a COMMIT already made
+durable, so they need no lock against the writer.
 
-Memory holds the frontier (one hash per set bit of the size) and one sequence number per
-device, never anything per entry.
+Memory holds the frontier (one hash per set bit of the size), the last block and one
+sequence number per device, never anything per entry.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from devices.wire import merkle
+from devices.wire import PrivateKey, SignedBlock, merkle
 
+from . import blocks
 from .commit import CommitStats, GroupCommitter
 from .errors import OutOfRange, SequenceError, StoreCorrupt, StoreFailed
 from .schema import open_reader, open_writer
@@ -41,10 +44,11 @@ class Append:
 
 @dataclass(frozen=True)
 class Appended:
-    """The acknowledgement: the leaf's index and the size of the tree it was committed in."""
+    """The acknowledgement: the leaf's index, the tree size and the block it was committed in."""
 
     index: int
     tree_size: int
+    block: int
 
 
 @dataclass(frozen=True)
@@ -56,14 +60,17 @@ class TreeHead:
 class LedgerStore:
     """An append-only Merkle log in SQLite. Thread-safe; close it (or use ``with``)."""
 
-    def __init__(self, path: Path | str, *, max_batch: int = 4096, linger: float = 0.0,
+    def __init__(self, path: Path | str, block_key: PrivateKey, *, max_batch: int = 4096, linger: float = 0.0,
                  integrity_check: bool = True) -> None:
         self.path = Path(path)
+        self._block_key = block_key
         self._writer = open_writer(self.path)
         try:
             if integrity_check:
                 self._check_integrity()
+            self._check_block_key()
             self._frontier = self._load_frontier()
+            self._last_block = self._load_last_block()
             self._seqs: dict[str, int] = dict(self._writer.execute("SELECT device, seq FROM device_seq"))
         except BaseException:
             self._writer.close()
@@ -110,7 +117,7 @@ class LedgerStore:
                 last = seqs.get(item.device, self._seqs.get(item.device))
                 if last is not None and item.seq <= last:
                     outcomes.append(SequenceError(f"device {item.device}: expected a sequence number above "
-                                                  f"{last}, got {item.seq} (replayed or out of order)"))
+                                                  f"{last}, got {item.seq} (replayed or out of order)", last))
                     continue
                 seqs[item.device] = item.seq
             accepted.append(item)
@@ -129,6 +136,8 @@ class LedgerStore:
                              ((first_id + n, value) for n, value in enumerate(created)))
             conn.executemany("INSERT INTO device_seq (device, seq) VALUES (?, ?) "
                              "ON CONFLICT (device) DO UPDATE SET seq = excluded.seq", seqs.items())
+            block = blocks.seal(self._block_key, self._last_block, frontier.size, frontier.root())
+            conn.execute(blocks.INSERT, blocks.to_row(block))
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -143,9 +152,12 @@ class LedgerStore:
                 conn.execute("ROLLBACK")
             raise StoreFailed(self._failed) from exc
         self._frontier = frontier  # published only now: readers never see uncommitted sizes
+        self._last_block = block
         self._seqs.update(seqs)
         index = iter(range(start, frontier.size))
-        return [outcome if outcome is not None else Appended(next(index), frontier.size) for outcome in outcomes]
+        height = block.header.height
+        return [outcome if outcome is not None else Appended(next(index), frontier.size, height)
+                for outcome in outcomes]
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -171,6 +183,23 @@ class LedgerStore:
 
     def last_seq(self, device: str) -> int | None:
         return self._seqs.get(device)
+
+    @property
+    def block_count(self) -> int:
+        """Blocks committed so far (the next block's height)."""
+        last = self._last_block
+        return 0 if last is None else last.header.height + 1
+
+    def block(self, height: int) -> SignedBlock:
+        """The signed header of block ``height``, as committed."""
+        count = self.block_count
+        if isinstance(height, bool) or not isinstance(height, int) or not 0 <= height < count:
+            raise OutOfRange(f"block height: expected 0..{count - 1} (the blocks committed), got {height!r}")
+        with self._reader() as conn:
+            row = conn.execute(f"{blocks.SELECT} WHERE height = ?", (height,)).fetchone()
+        if row is None:
+            raise StoreCorrupt(f"{self.path}: block {height} is committed but missing")
+        return blocks.from_row(row)[0]
 
     def entries(self, start: int, end: int) -> list[bytes]:
         """Leaf data of [start, end); at most ``MAX_ENTRIES_PER_READ`` entries."""
@@ -264,6 +293,29 @@ class LedgerStore:
         result = self._writer.execute("PRAGMA quick_check").fetchall()
         if result != [("ok",)]:
             raise StoreCorrupt(f"{self.path}: SQLite quick_check failed: {result[:5]}")
+
+    def _check_block_key(self) -> None:
+        """A store's blocks are signed with one key; refuse to continue a chain with another."""
+        mine = self._block_key.public_key.raw.hex()
+        self._writer.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('block_key', ?)", (mine,))
+        found = self._writer.execute("SELECT value FROM meta WHERE key = 'block_key'").fetchone()[0]
+        if found != mine:
+            raise StoreCorrupt(f"{self.path}: blocks are signed with key {found}, this node's key is {mine}")
+
+    def _load_last_block(self) -> SignedBlock | None:
+        """The newest block; it must seal exactly the entries the file holds."""
+        row = self._writer.execute(f"{blocks.SELECT} ORDER BY height DESC LIMIT 1").fetchone()
+        sealed = 0 if row is None else row[2]
+        if sealed != self._frontier.size:
+            raise StoreCorrupt(f"{self.path}: the last block seals a log of {sealed} entries, the file has "
+                               f"{self._frontier.size}")
+        if row is None:
+            return None
+        block, stored_hash = blocks.from_row(row)
+        if block.hash() != stored_hash or block.header.root != self._frontier.root():
+            raise StoreCorrupt(f"{self.path}: block {block.header.height}: stored hash or root does not match "
+                               "its header and the log; run verify")
+        return block
 
     def _load_frontier(self) -> Frontier:
         """Rebuild the in-memory frontier from the file, checking the two tables agree."""

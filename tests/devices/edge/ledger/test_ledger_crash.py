@@ -15,15 +15,17 @@ import time
 from pathlib import Path
 
 from devices.edge.ledger import LedgerStore
-from devices.wire import merkle
+from devices.wire import PrivateKey, merkle, verify_link
 
 REPO = Path(__file__).resolve().parents[4]
+KEY = PrivateKey(b"\x42" * 32)  # the child's block key
 
 CHILD = """
 import sys, threading
 from devices.edge.ledger import LedgerStore
+from devices.wire import PrivateKey
 
-store = LedgerStore(sys.argv[1])
+store = LedgerStore(sys.argv[1], PrivateKey(b"\x42" * 32))
 lock = threading.Lock()
 
 def appender(thread):
@@ -84,7 +86,7 @@ def test_every_acknowledged_append_survives_sigkill(tmp_path: Path) -> None:
         check = sqlite3.connect(db)
         assert check.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         check.close()
-        with LedgerStore(db) as store:
+        with LedgerStore(db, KEY) as store:
             assert store.size >= max(index for index, _, _ in acknowledged) + 1
             entries = store.entries(0, min(store.size, 1000))
             while len(entries) < store.size:
@@ -98,4 +100,12 @@ def test_every_acknowledged_append_survives_sigkill(tmp_path: Path) -> None:
             for thread in range(4):
                 seqs = [seq for _, data, seq in acknowledged if f"-t{thread}-" in data]
                 assert (store.last_seq(f"dev{thread}") or 0) >= max(seqs)
+            previous = None  # every batch that survived has its block, and the chain holds
+            for height in range(store.block_count):
+                block = store.block(height)
+                verify_link(previous, block)
+                block.verify(KEY.public_key)
+                previous = block
+            assert previous is not None and previous.header.tree_size == store.size
+            assert previous.header.root == store.root()
     assert len({index for index, _, _ in acknowledged}) == len(acknowledged)

@@ -1,8 +1,11 @@
-"""The ledger node as a real process over loopback HTTP: append, checkpoint, proofs, restart."""
+"""The ledger node as a real process over loopback HTTP: append, checkpoint, proofs, blocks,
+payloads, restart."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import http.client
 import json
 import os
 import signal
@@ -22,11 +25,13 @@ from devices.wire import (
     Ed25519Verifier,
     PrivateKey,
     RecordEnvelope,
+    SignedBlock,
     leaf_hash,
     open_checkpoint,
     payload_digest,
     verify_consistency,
     verify_inclusion,
+    verify_link,
 )
 
 REPO = Path(__file__).resolve().parents[4]
@@ -57,6 +62,18 @@ class Node:
                 return answer.status, json.loads(answer.read())
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read())
+
+    def request(self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None,
+                ) -> tuple[int, bytes]:
+        """One request on a fresh connection, any method, exact body bytes."""
+        host, port = self.url.removeprefix("http://").split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        try:
+            conn.request(method, path, body, headers or {})
+            answer = conn.getresponse()
+            return answer.status, answer.read()
+        finally:
+            conn.close()
 
     def json(self, path: str) -> dict:
         status, body = self.get(path)
@@ -113,12 +130,13 @@ def test_records_checkpoints_and_proofs_over_http(setup: tuple[Path, Ed25519Veri
     try:
         first = _record(MONITOR, "monitor-1", 1)
         status, answer = node.post("/v1/records", {"record": _b64(first)})
-        assert (status, answer["index"], answer["tree_size"]) == (201, 0, 1)
+        assert (status, answer["index"], answer["tree_size"], answer["block"]) == (201, 0, 1, 0)
 
         batch = [_record(MONITOR, "monitor-1", seq) for seq in (2, 3)] + [_record(PUMP, "pump-1", 1)]
         status, answer = node.post("/v1/records", {"records": [_b64(r) for r in batch]})
         assert status == 201
         assert [r["index"] for r in answer["results"]] == [1, 2, 3]
+        assert [r["block"] for r in answer["results"]] == [1, 1, 1]  # one POST, one transaction, one block
 
         old = _checkpoint(node)
         assert (old.origin, old.tree_size) == (ORIGIN, 4)
@@ -144,8 +162,12 @@ def test_records_checkpoints_and_proofs_over_http(setup: tuple[Path, Ed25519Veri
         assert _checkpoint(restarted) == new
         status, answer = restarted.post("/v1/records", {"record": _b64(first)})
         assert status == 409 and "expected a sequence number above 3, got 1" in answer["error"]
+        assert answer["last_seq"] == 3
     finally:
         restarted.stop()
+    audit = subprocess.run([sys.executable, "-m", "devices.edge.ledger", "verify", str(tmp / "data"),
+                            "--devices", str(tmp / "devices.json")], cwd=REPO, env=ENV, capture_output=True, text=True)
+    assert audit.returncode == 0 and "10 entries, 18 hashes, 3 blocks, 2 devices, 0 payloads" in audit.stdout, audit
 
 
 def test_refusals_say_why(setup: tuple[Path, Ed25519Verifier]) -> None:
@@ -184,3 +206,68 @@ def test_refusals_say_why(setup: tuple[Path, Ed25519Verifier]) -> None:
         assert _checkpoint(node).tree_size == 1
     finally:
         node.stop()
+
+
+def test_blocks_over_http_chain_and_commit_to_checkpoints(setup: tuple[Path, Ed25519Verifier]) -> None:
+    tmp, verifier = setup
+    node = _start(tmp, verifier)
+    try:
+        assert node.get("/v1/blocks/0")[0] == 404
+        for seq in range(1, 4):
+            records = [_b64(_record(MONITOR, "monitor-1", seq * 10 + n)) for n in range(seq)]
+            assert node.post("/v1/records", {"records": records})[0] == 201
+        previous = None
+        for height in range(3):
+            document = node.json(f"/v1/blocks/{height}")
+            block = SignedBlock.from_bytes(base64.b64decode(document["signed_header"]))
+            verify_link(previous, block)
+            block.verify(verifier.public_key)  # the node's checkpoint key signs its blocks too
+            assert document == {"height": height, "previous": _b64(block.header.previous),
+                                "tree_size": block.header.tree_size, "root": _b64(block.header.root),
+                                "time_ns": block.header.time_ns, "signature": _b64(block.signature),
+                                "hash": _b64(block.hash()), "signed_header": document["signed_header"]}
+            previous = block
+        assert previous is not None and previous.header.tree_size == 6
+        assert previous.header.root == _checkpoint(node).root_hash
+        status, body = node.get("/v1/blocks/3")
+        assert status == 404 and "expected a height below 3" in json.loads(body)["error"]
+        status, body = node.get("/v1/blocks/x1")
+        assert status == 400 and "block height" in json.loads(body)["error"]
+    finally:
+        node.stop()
+    assert (tmp / "data" / "node.vkey").read_text().strip() == verifier.vkey()
+
+
+def test_payloads_are_content_addressed_and_durable(setup: tuple[Path, Ed25519Verifier]) -> None:
+    tmp, verifier = setup
+    node = _start(tmp, verifier)
+    body = b"\x00ciphertext\xff" * 1000
+    name = hashlib.sha256(body).hexdigest()
+    try:
+        assert node.request("GET", f"/v1/payloads/{name}")[0] == 404
+        status, answer = node.request("PUT", f"/v1/payloads/{name}", body)
+        assert (status, json.loads(answer)) == (201, {"hash": name, "size": len(body), "created": True})
+        stored = tmp / "data" / "payloads" / name[:2] / name
+        before = stored.stat()
+        status, answer = node.request("PUT", f"/v1/payloads/{name}", body)  # idempotent: nothing changes
+        assert (status, json.loads(answer)["created"]) == (200, False)
+        assert stored.stat().st_mtime_ns == before.st_mtime_ns and stored.stat().st_ino == before.st_ino
+        assert node.request("GET", f"/v1/payloads/{name}") == (200, body)
+
+        other = hashlib.sha256(b"other").hexdigest()
+        status, answer = node.request("PUT", f"/v1/payloads/{other}", body)
+        assert status == 400 and f"hashing to {name}" in json.loads(answer)["error"]
+        status, answer = node.request("PUT", f"/v1/payloads/{name.upper()}", body)
+        assert status == 400 and "64 lowercase hex digits" in json.loads(answer)["error"]
+        status, answer = node.request("PUT", f"/v1/payloads/{other}", b"",
+                                      {"Content-Length": str(16 * 1024 * 1024 + 1)})
+        assert status == 413 and "at most 16777216 bytes" in json.loads(answer)["error"]
+        assert sorted(p.name for p in (tmp / "data" / "payloads").rglob("*") if p.is_file()) == [name]
+        assert not any((tmp / "data" / "payloads" / "tmp").iterdir())
+    finally:
+        node.stop()
+    restarted = _start(tmp, verifier)
+    try:
+        assert restarted.request("GET", f"/v1/payloads/{name}") == (200, body)
+    finally:
+        restarted.stop()

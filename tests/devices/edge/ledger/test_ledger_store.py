@@ -23,7 +23,9 @@ from devices.edge.ledger import (
     StoreCorrupt,
     StoreFailed,
 )
-from devices.wire import merkle
+from devices.wire import PrivateKey, merkle
+
+KEY = PrivateKey(b"\x42" * 32)  # signs the blocks
 
 
 @pytest.fixture
@@ -39,7 +41,8 @@ def _fill(store: LedgerStore, count: int, rng: random.Random) -> list[bytes]:
         batch = [rng.randbytes(rng.randrange(0, 40)) for _ in range(min(rng.randrange(1, 9), count - len(data)))]
         acks = store.append_many([Append(item) for item in batch])
         first = base + len(data)
-        assert acks == [Appended(i, first + len(batch)) for i in range(first, first + len(batch))]
+        block = store.block_count - 1  # one block per transaction
+        assert acks == [Appended(i, first + len(batch), block) for i in range(first, first + len(batch))]
         data += batch
     return data
 
@@ -50,7 +53,7 @@ SIZES = [0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128
 
 def test_proofs_for_random_trees_match_the_rfc_and_verify(db: Path, rfc: SimpleNamespace) -> None:
     rng = random.Random(9162)
-    with LedgerStore(db) as store:
+    with LedgerStore(db, KEY) as store:
         data = _fill(store, 130, rng)
         leaves = [rfc.leaf(item) for item in data]
         for size in SIZES:
@@ -71,10 +74,10 @@ def test_proofs_for_random_trees_match_the_rfc_and_verify(db: Path, rfc: SimpleN
 
 def test_the_log_survives_reopening_and_keeps_growing(db: Path, rfc: SimpleNamespace) -> None:
     rng = random.Random(1)
-    with LedgerStore(db) as store:
+    with LedgerStore(db, KEY) as store:
         data = _fill(store, 37, rng)
         old_root = store.root()
-    with LedgerStore(db) as store:
+    with LedgerStore(db, KEY) as store:
         assert (store.size, store.root()) == (37, old_root)
         data += _fill(store, 30, rng)
         leaves = [rfc.leaf(item) for item in data]
@@ -83,7 +86,7 @@ def test_the_log_survives_reopening_and_keeps_growing(db: Path, rfc: SimpleNames
 
 
 def test_empty_store(db: Path) -> None:
-    with LedgerStore(db) as store:
+    with LedgerStore(db, KEY) as store:
         assert store.size == 0 and store.root() == merkle.EMPTY_ROOT
         with pytest.raises(OutOfRange, match="0 <= index < 0"):
             store.inclusion_proof(0)
@@ -92,7 +95,7 @@ def test_empty_store(db: Path) -> None:
 
 
 def test_requests_beyond_the_committed_log_are_refused(db: Path) -> None:
-    with LedgerStore(db) as store:
+    with LedgerStore(db, KEY) as store:
         for i in range(5):
             store.append(b"%d" % i)
         with pytest.raises(OutOfRange, match=r"expected 0..5 \(the log as committed\), got 6"):
@@ -121,7 +124,7 @@ def test_requests_beyond_the_committed_log_are_refused(db: Path) -> None:
     "DELETE FROM device_seq",
 ])
 def test_sqlite_itself_refuses_to_rewrite_history(db: Path, statement: str) -> None:
-    with LedgerStore(db) as store:
+    with LedgerStore(db, KEY) as store:
         for i in range(4):
             store.append(b"%d" % i, device="dev", seq=i + 5)
         root = store.root()
@@ -129,12 +132,12 @@ def test_sqlite_itself_refuses_to_rewrite_history(db: Path, statement: str) -> N
     with pytest.raises(sqlite3.IntegrityError, match="append-only|only move forward|cannot be deleted"):
         conn.execute(statement)
     conn.close()
-    with LedgerStore(db) as store:
+    with LedgerStore(db, KEY) as store:
         assert store.size == 4 and store.root() == root
 
 
 def test_a_rewritten_last_entry_is_caught_on_open(db: Path) -> None:
-    with LedgerStore(db) as store:
+    with LedgerStore(db, KEY) as store:
         for i in range(6):
             store.append(b"%d" % i)
     conn = sqlite3.connect(db)
@@ -143,11 +146,11 @@ def test_a_rewritten_last_entry_is_caught_on_open(db: Path) -> None:
     conn.commit()
     conn.close()
     with pytest.raises(StoreCorrupt, match="leaf 5: stored hash"):
-        LedgerStore(db)
+        LedgerStore(db, KEY)
 
 
 def test_missing_subtree_hashes_are_caught_on_open(db: Path) -> None:
-    with LedgerStore(db) as store:
+    with LedgerStore(db, KEY) as store:
         for i in range(6):
             store.append(b"%d" % i)
     conn = sqlite3.connect(db)
@@ -156,11 +159,11 @@ def test_missing_subtree_hashes_are_caught_on_open(db: Path) -> None:
     conn.commit()
     conn.close()
     with pytest.raises(StoreCorrupt, match="6 entries need 10 subtree hashes, the file has 9"):
-        LedgerStore(db)
+        LedgerStore(db, KEY)
 
 
 def test_sequence_numbers_must_increase_per_device_also_after_restart(db: Path) -> None:
-    with LedgerStore(db) as store:
+    with LedgerStore(db, KEY) as store:
         assert store.append(b"a", device="pump-1", seq=1).index == 0
         assert store.append(b"b", device="pump-2", seq=1).index == 1
         with pytest.raises(SequenceError, match="pump-1: expected a sequence number above 1, got 1"):
@@ -169,7 +172,7 @@ def test_sequence_numbers_must_increase_per_device_also_after_restart(db: Path) 
         assert isinstance(outcomes[1], SequenceError)
         assert [o.index for o in outcomes if isinstance(o, Appended)] == [2, 3]
         assert store.size == 4
-    with LedgerStore(db) as store:
+    with LedgerStore(db, KEY) as store:
         assert store.last_seq("pump-1") == 6
         with pytest.raises(SequenceError, match="above 6, got 6"):
             store.append(b"replayed", device="pump-1", seq=6)
@@ -179,7 +182,7 @@ def test_sequence_numbers_must_increase_per_device_also_after_restart(db: Path) 
 def test_concurrent_appenders_are_all_acknowledged_in_order_and_batched(db: Path) -> None:
     threads_count, per_thread = 8, 60
     acks: dict[int, list[int]] = {}
-    with LedgerStore(db) as store:
+    with LedgerStore(db, KEY) as store:
         start = threading.Barrier(threads_count)
 
         def appender(thread: int) -> None:
@@ -204,7 +207,7 @@ def test_concurrent_appenders_are_all_acknowledged_in_order_and_batched(db: Path
 
 
 def test_queued_submissions_share_transactions_and_keep_submission_order(db: Path) -> None:
-    with LedgerStore(db) as store:
+    with LedgerStore(db, KEY) as store:
         futures = [store.submit([Append(b"%d" % i)]) for i in range(500)]
         outcomes = [future.result()[0] for future in futures]
         assert all(isinstance(outcome, Appended) for outcome in outcomes)
@@ -215,7 +218,7 @@ def test_queued_submissions_share_transactions_and_keep_submission_order(db: Pat
 
 
 def test_nothing_is_acknowledged_when_the_commit_fails(db: Path) -> None:
-    with LedgerStore(db) as store:
+    with LedgerStore(db, KEY) as store:
         for i in range(3):
             store.append(b"%d" % i)
         root = store.root()
@@ -231,7 +234,7 @@ def test_nothing_is_acknowledged_when_the_commit_fails(db: Path) -> None:
 
 
 def test_a_closed_store_accepts_nothing(db: Path) -> None:
-    store = LedgerStore(db)
+    store = LedgerStore(db, KEY)
     store.append(b"x")
     store.close()
     with pytest.raises(StoreClosed):
@@ -239,7 +242,7 @@ def test_a_closed_store_accepts_nothing(db: Path) -> None:
 
 
 def test_the_file_is_wal_with_full_sync(db: Path) -> None:
-    with LedgerStore(db) as store:
+    with LedgerStore(db, KEY) as store:
         store.append(b"x")
         assert store._writer.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert store._writer.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
@@ -265,7 +268,7 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
 def test_a_failed_commit_stops_the_store_and_loses_nothing_acknowledged(tiny_disk: Path) -> None:
     acknowledged: dict[int, bytes] = {}
     rng = random.Random(5)
-    store = LedgerStore(tiny_disk / "ledger.db")
+    store = LedgerStore(tiny_disk / "ledger.db", KEY)
     with pytest.raises(StoreFailed, match="a COMMIT failed .database or disk is full.; .* restart the node"):
         for _ in range(10_000):
             data = rng.randbytes(2000)
@@ -274,6 +277,6 @@ def test_a_failed_commit_stops_the_store_and_loses_nothing_acknowledged(tiny_dis
     with pytest.raises(StoreFailed):  # fail-stop: nothing more until a restart
         store.append(b"after the failure")
     store.close()
-    with LedgerStore(tiny_disk / "ledger.db") as reopened:
+    with LedgerStore(tiny_disk / "ledger.db", KEY) as reopened:
         assert reopened.size >= len(acknowledged)
         assert {i: reopened.entries(i, i + 1)[0] for i in acknowledged} == acknowledged
