@@ -7,8 +7,8 @@ resends the record; the ledger's per-device sequence check refuses the copy, whi
 uploader learns it was already held (see uploader.py). ``synchronous=FULL`` makes every
 enqueue and acknowledgement durable at COMMIT, at the cost of an fsync each.
 
-The ciphertexts also stay here (table ``payloads``): they are the device's off-chain copy
-until the edge payload store accepts uploads; the envelope's payload hash names them.
+The ciphertexts wait here too (table ``payloads``) until their record is acknowledged; the
+uploader puts each into the edge's payload store before posting the envelope that names it.
 """
 
 from __future__ import annotations
@@ -107,8 +107,10 @@ class DurableQueue:
 
     def acknowledge(self, seqs: Iterable[int]) -> None:
         """Drop acknowledged records; only ever called with seqs the ledger holds."""
+        rows = [(s,) for s in seqs]
         with self._transaction():
-            self._db.executemany("DELETE FROM pending WHERE seq = ?", [(s,) for s in seqs])
+            self._db.executemany("DELETE FROM pending WHERE seq = ?", rows)
+            self._db.executemany("DELETE FROM payloads WHERE seq = ?", rows)  # the edge's store holds it now
 
     def __len__(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM pending").fetchone()[0])

@@ -10,14 +10,15 @@ a lost answer): the record counts as acknowledged, ``already_held`` in the stats
 refusal (not enrolled, bad signature, malformed) cannot be fixed by retrying and stops the
 uploader with :class:`LedgerRefused`; skipping the record would break the order guarantee.
 
-The encrypted payload is not uploaded: the ledger has no payload store yet, so the
-ciphertext stays in the agent's queue database (table ``payloads``) and the payload PUT
-arrives together with the ledger's payload store.
+Each record's encrypted payload goes first, to the edge's content-addressed payload store
+(``PUT /v1/payloads/{sha256}``, idempotent), then the envelope that names its hash: the chain
+never points at a payload the edge does not hold. The local copy is dropped with the ack.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import http.client
 import json
 import re
@@ -63,8 +64,10 @@ class Uploader:
         records = self.queue.oldest(self.batch)
         if not records:
             return 0
-        body = json.dumps({"records": [base64.b64encode(r.wire).decode() for r in records]}).encode()
         send_ns = time.time_ns()
+        for record in records:
+            self._put_payload(record)
+        body = json.dumps({"records": [base64.b64encode(r.wire).decode() for r in records]}).encode()
         status, answer = self._post("/v1/records", body)
         ack_ns = time.time_ns()
         self.counters.posts += 1
@@ -96,11 +99,23 @@ class Uploader:
             return True
         raise LedgerRefused(f"record #{record.seq} refused: {result}")
 
-    def _post(self, path: str, body: bytes) -> tuple[int, dict[str, object]]:
+    def _put_payload(self, record: QueuedRecord) -> None:
+        ciphertext = self.queue.payload(record.seq)
+        if ciphertext is None:
+            return  # acknowledged before (a restart after the ack reached the ledger but not us)
+        status, answer = self._post(f"/v1/payloads/{hashlib.sha256(ciphertext).hexdigest()}", ciphertext,
+                                    method="PUT", content_type="application/octet-stream")
+        if status >= 500:
+            raise Unreachable(f"payload store answered {status}: {answer.get('error')}")
+        if status not in (200, 201):
+            raise LedgerRefused(f"payload of record #{record.seq} refused: {status} {answer}")
+
+    def _post(self, path: str, body: bytes, method: str = "POST",
+              content_type: str = "application/json") -> tuple[int, dict[str, object]]:
         try:
             if self._conn is None:
                 self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout_s)
-            self._conn.request("POST", self.base + path, body, {"Content-Type": "application/json"})
+            self._conn.request(method, self.base + path, body, {"Content-Type": content_type})
             response = self._conn.getresponse()
             raw = response.read()
         except (OSError, http.client.HTTPException) as exc:
