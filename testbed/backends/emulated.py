@@ -24,6 +24,7 @@ from ..shaping import shaper
 from ..topology import Impairment, Topology
 from ..topology.model import Direction
 from ..topology.routing import DEFAULT
+from . import cpu
 from . import state as st
 from .netns import (
     NamespaceThread,
@@ -114,6 +115,9 @@ class EmulatedRig:
             try:
                 inodes = namespace_thread().call(lambda: _build(plan, run_id, journal))
                 shaper.apply_initial(shaped)
+                for name, node in topology.nodes.items():
+                    if node.cpu is not None:
+                        cpu.limit_node(plan.rig, name, node.cpu)
             except BaseException as exc:
                 journal.close()
                 _remove_rig_objects(plan.rig)
@@ -227,11 +231,14 @@ class EmulatedRig:
                 os.close(fd)
 
         try:
-            return thread.call(spawn)
+            process = thread.call(spawn)
         except FileNotFoundError as exc:
             if exc.filename == netns_path(entry["namespace"]):
                 raise RigNotFound(f"node {node!r} of rig {self.name!r} is gone (its namespace was removed)") from None
             raise
+        if entry.get("cpu") is not None:
+            cpu.join(cpu.rig_cgroup(self.name) / node, process.pid)  # a Pi-class share of the CPU
+        return process
 
     def run(self, node: str, argv: Sequence[str], timeout: float | None = 60, check: bool = False,
             **kwargs: Any) -> subprocess.CompletedProcess[Any]:
@@ -355,6 +362,7 @@ def _state_of(plan: RigPlan, run_id: str, inodes: dict[str, int], shaping: bool)
             "inode": inodes[ns.node],
             "forwarding": ns.forwarding,
             "serial": topo.nodes[ns.node].serial,
+            "cpu": topo.nodes[ns.node].cpu,
             "addresses": [str(i.address) for i in ns.interfaces],
             "interfaces": [{"name": i.name, "address": str(i.address), "link": i.link} for i in ns.interfaces],
             "routes": [{"dst": "default" if r.dst == DEFAULT else str(r.dst), "via": str(r.gateway), "dev": r.dev}
@@ -429,6 +437,7 @@ def _remove_rig_objects(rig: str) -> DownReport:
     for name in owned:
         remove_netns(name)
         report.namespaces.append(name)
+    cpu.remove_rig(rig)
     st.forget_rig(rig)
     return report
 
@@ -481,11 +490,15 @@ def clean(rig: str | None = None, dry_run: bool = False) -> CleanReport:
             continue
         entry = orphans.setdefault(tag[0], DownReport(tag[0]))
         entry.namespaces.append(name)
+    for name in cpu.rigs_with_cgroups():
+        if (rig is None or name == rig) and name not in orphans and name not in rigs:
+            orphans[name] = DownReport(name)
     for entry in orphans.values():
         if not dry_run:
             inodes = {netns_inode(n) for n in entry.namespaces} - {None}
             entry.processes = stop_processes({i for i in inodes if i is not None})
             for name in entry.namespaces:
                 remove_netns(name)
+            cpu.remove_rig(entry.rig)
         report.removed.append(entry)
     return report

@@ -37,6 +37,8 @@ def check_topology(topo: Topology, library: Iterable[str] = ()) -> list[Problem]
         node = topo.nodes[name]
         if node is not None and node.serial is not None and node.role not in (None, "modem"):
             problems.append(Problem(("nodes", name, "serial"), f"serial is for modem nodes; {name!r} is a {node.role}"))
+        if node is not None and node.cpu is not None and not 0.01 <= node.cpu <= 64:
+            problems.append(Problem(("nodes", name, "cpu"), f"cpu is a share of CPUs from 0.01 to 64, got {node.cpu}"))
         if name in RESERVED_IFNAMES:
             problems.append(Problem(("nodes", name), f"node name {name!r} is reserved: it would become an "
                                     "interface name on the node's peers", at_key=True))

@@ -140,6 +140,8 @@ class Node:
         default=None, metadata=doc("route packets between links; default: on for nodes with two or more links")
     )
     labels: dict[str, str] = field(default_factory=dict, metadata=doc("free-form tags, passed to inventories"))
+    cpu: float | None = field(default=None, metadata=doc(
+        "CPU quota for the node's processes, in CPUs (0.25 = a quarter of one core): a Pi-class device"))
     serial: str | None = field(default=None, metadata=doc(
         "modems only: the real modem's AT port as a pyserial URL (/dev/serial/by-id/..., rfc2217://pi:3333); "
         "without it an emulated rig runs the modem emulator"))
