@@ -4,11 +4,13 @@
 - :mod:`.envelope`: the device-signed record envelope and its canonical encoding.
 - :mod:`.block`: the ledger's hash-chained, node-signed block header.
 - :mod:`.note`: C2SP signed notes, checkpoints and note keys.
+- :mod:`.cosignature`: C2SP witness cosignatures (cosignature/v1) and the k-of-n policy.
 - :mod:`.ed25519`: raw-byte Ed25519 keys used by both of the above.
 - :mod:`.errors`: one exception type per reason for refusing any of them.
 """
 
 from .block import BlockHeader, SignedBlock, verify_link
+from .cosignature import CosignatureSigner, CosignatureVerifier, Cosigned, require_cosignatures
 from .ed25519 import PrivateKey, PublicKey
 from .envelope import RecordEnvelope, SignedRecord, payload_digest
 from .errors import (
@@ -17,6 +19,7 @@ from .errors import (
     BlockFormatError,
     BlockLinkError,
     BlockSignatureInvalid,
+    CosignatureInvalid,
     EnvelopeError,
     EnvelopeFieldError,
     EnvelopeFormatError,
@@ -29,6 +32,7 @@ from .errors import (
     OriginMismatch,
     ProofError,
     ProofLengthError,
+    QuorumNotMet,
     RootMismatch,
     SignatureInvalid,
     TreeSizeError,
@@ -68,6 +72,10 @@ __all__ = [
     "BlockLinkError",
     "BlockSignatureInvalid",
     "Checkpoint",
+    "CosignatureInvalid",
+    "CosignatureSigner",
+    "CosignatureVerifier",
+    "Cosigned",
     "Ed25519Signer",
     "Ed25519Verifier",
     "EnvelopeError",
@@ -86,6 +94,7 @@ __all__ = [
     "ProofError",
     "ProofLengthError",
     "PublicKey",
+    "QuorumNotMet",
     "RecordEnvelope",
     "RootMismatch",
     "SignatureInvalid",
@@ -100,6 +109,7 @@ __all__ = [
     "open_note",
     "parse_note",
     "payload_digest",
+    "require_cosignatures",
     "root_from_inclusion_proof",
     "root_from_leaf_hashes",
     "sign_checkpoint",

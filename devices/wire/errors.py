@@ -102,3 +102,14 @@ class NoteUnverified(NoteError):
 
 class OriginMismatch(NoteError):
     """A checkpoint is for another log than the one expected."""
+
+
+# Witness cosignatures (C2SP tlog-cosignature) and the k-of-n policy ----------------------------
+
+
+class CosignatureInvalid(NoteSignatureInvalid):
+    """A cosignature by a configured witness does not verify over the checkpoint it is attached to."""
+
+
+class QuorumNotMet(NoteError):
+    """Fewer configured witnesses than the policy requires cosigned the checkpoint."""

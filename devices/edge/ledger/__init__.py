@@ -9,6 +9,7 @@
 - :mod:`.verify`: the offline audit of a data directory (``verify`` command).
 - :mod:`.enrolment`: which devices may write (device id -> Ed25519 key).
 - :mod:`.node`: admission (envelope, enrolment, signature) and signed checkpoints.
+- :mod:`.witness`: C2SP tlog-witness for peer logs: durable last-cosigned state, fork evidence.
 - :mod:`.service`: the HTTP API (openapi.yaml); ``python -m devices.edge.ledger serve`` runs it.
 """
 

@@ -2,7 +2,7 @@
 
     python -m devices.edge.ledger keygen --name ledger.edge-1.example/log --out node.key
     python -m devices.edge.ledger serve --listen 127.0.0.1:8470 --data /var/lib/ledger \\
-        --key node.key --devices devices.json
+        --key node.key --devices devices.json [--witness-config peers.json --witness-key witness.key]
     python -m devices.edge.ledger verify /var/lib/ledger --devices devices.json [--key node.vkey]
 
 ``keygen`` writes the C2SP signer key (mode 0600) and prints the verifier key that clients
@@ -10,7 +10,10 @@ and witnesses configure. ``serve`` prints ``listening on http://HOST:PORT`` once
 connections (port 0 picks a free one), and stops cleanly on SIGTERM or SIGINT: queued
 appends are committed before the process exits. It writes the node's verifier key to
 ``DATA/node.vkey`` (and refuses a data directory whose ``node.vkey`` names another key), which
-is where ``verify`` finds the block key unless ``--key`` gives a vkey file. ``verify`` exits 0
+is where ``verify`` finds the block key unless ``--key`` gives a vkey file. With
+``--witness-config`` (``{"logs": [{"origin", "vkey"}]}``) and ``--witness-key`` (a keygen file;
+a key of its own, so the node's log key never cosigns) the node also witnesses those peer logs
+at ``POST /add-checkpoint``, keeping its state in ``DATA/witness.db`` (witness.py). ``verify`` exits 0
 printing counts, or 1 naming the first bad item (verify.py).
 """
 
@@ -24,6 +27,7 @@ import threading
 from pathlib import Path
 
 from devices.wire import Ed25519Signer, Ed25519Verifier
+from devices.wire.cosignature import CosignatureSigner
 from devices.wire.errors import NoteFormatError
 
 from .enrolment import load_enrolment
@@ -33,10 +37,12 @@ from .payloads import PayloadStore
 from .service import LedgerServer
 from .store import LedgerStore
 from .verify import AuditFailure, audit
+from .witness import Witness, load_witness_config
 
 DB_NAME = "ledger.db"
 PAYLOADS_DIR = "payloads"
 VKEY_NAME = "node.vkey"
+WITNESS_DB_NAME = "witness.db"
 
 
 def _listen(value: str) -> tuple[str, int]:
@@ -55,12 +61,20 @@ def keygen(name: str, out: Path) -> int:
     return 0
 
 
-def serve(listen: tuple[str, int], data: Path, key: Path, devices: Path | None) -> int:
+def serve(listen: tuple[str, int], data: Path, key: Path, devices: Path | None,
+          witness_config: Path | None = None, witness_key: Path | None = None) -> int:
     signer = Ed25519Signer.from_skey(key.read_text().strip())
     enrolled = load_enrolment(devices) if devices else {}
+    if (witness_config is None) != (witness_key is None):
+        raise LedgerError("--witness-config and --witness-key: expected both or neither")
     _write_vkey(data, signer)
+    witness = None
+    if witness_config is not None and witness_key is not None:
+        cosigner = Ed25519Signer.from_skey(witness_key.read_text().strip())
+        witness = Witness(data / WITNESS_DB_NAME, CosignatureSigner(cosigner.name, cosigner.private_key),
+                          load_witness_config(witness_config))
     store = LedgerStore(data / DB_NAME, signer.private_key)
-    server = LedgerServer(listen, LedgerNode(store, signer, enrolled), PayloadStore(data / PAYLOADS_DIR))
+    server = LedgerServer(listen, LedgerNode(store, signer, enrolled), PayloadStore(data / PAYLOADS_DIR), witness)
 
     def stop(signum: int, _frame: object) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()  # shutdown() waits for serve_forever
@@ -69,12 +83,14 @@ def serve(listen: tuple[str, int], data: Path, key: Path, devices: Path | None) 
     signal.signal(signal.SIGINT, stop)
     host = f"[{listen[0]}]" if ":" in listen[0] else listen[0]
     print(f"listening on http://{host}:{server.server_port} origin {signer.name} size {store.size} "
-          f"devices {len(enrolled)}", flush=True)
+          f"devices {len(enrolled)} witnessing {len(witness.logs) if witness else 0}", flush=True)
     try:
         server.serve_forever()
     finally:
         server.server_close()
         store.close()
+        if witness is not None:
+            witness.close()
     return 0
 
 
@@ -113,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--data", type=Path, required=True, help=f"data directory ({DB_NAME} lives here)")
     run.add_argument("--key", type=Path, required=True, help="signer key file written by keygen")
     run.add_argument("--devices", type=Path, help="enrolment file: {\"devices\": {id: base64 public key}}")
+    run.add_argument("--witness-config", type=Path, help="peer logs to witness: {\"logs\": [{\"origin\", \"vkey\"}]}")
+    run.add_argument("--witness-key", type=Path, help="the witness's own keygen file (cosigns as type 0x04)")
     check = commands.add_parser("verify", help="audit a data directory offline; exit 1 on the first bad item")
     check.add_argument("data", type=Path, metavar="DATADIR")
     check.add_argument("--key", type=Path, help=f"verifier key (vkey) file; default DATADIR/{VKEY_NAME}")
@@ -123,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             return keygen(args.name, args.out)
         if args.command == "verify":
             return verify(args.data, args.key, args.devices)
-        return serve(args.listen, args.data, args.key, args.devices)
+        return serve(args.listen, args.data, args.key, args.devices, args.witness_config, args.witness_key)
     except (LedgerError, NoteFormatError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

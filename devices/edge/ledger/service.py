@@ -22,6 +22,9 @@ openapi.yaml describes every one and a test keeps it true)::
     GET  /v1/proof/consistency?first=M&second=N      {"first", "second", "proof": [b64]}
     GET  /v1/entries?start=A&end=B        {"start", "entries": [b64 signed record, ...]}
     GET  /v1/health                       {"status": "ok", "origin", "tree_size"}
+    POST /add-checkpoint                  C2SP tlog-witness (witness.py): cosignature lines, text/plain;
+                                          404 when the node runs no witness (serve --witness-config)
+    GET  /v1/witness/evidence             {"evidence": [{"origin", "kind", "held", "offered", ...}]}
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from devices.wire import SignedBlock
 from .errors import OutOfRange, StoreClosed
 from .node import MAX_RECORDS_PER_CALL, Accepted, LedgerNode, Refused
 from .payloads import PayloadHashMismatch, PayloadStore, PayloadTooLarge, is_payload_name
+from .witness import MAX_REQUEST, SIZE_CONTENT_TYPE, SizeConflict, Witness, WitnessRefusal
 
 MAX_BODY = 4 * 1024 * 1024
 # Every route the server answers: (method, path template) → handler method. A template has at
@@ -58,6 +62,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/v1/proof/consistency"): "_consistency",
     ("GET", "/v1/entries"): "_entries",
     ("GET", "/v1/health"): "_health",
+    ("POST", "/add-checkpoint"): "_add_checkpoint",
+    ("GET", "/v1/witness/evidence"): "_evidence",
 }
 _DECIMAL = re.compile(r"0|[1-9][0-9]{0,18}")
 
@@ -77,9 +83,11 @@ class NotFound(Exception):
 class LedgerServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], node: LedgerNode, payloads: PayloadStore) -> None:
+    def __init__(self, address: tuple[str, int], node: LedgerNode, payloads: PayloadStore,
+                 witness: Witness | None = None) -> None:
         self.node = node
         self.payloads = payloads
+        self.witness = witness
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, LedgerHandler)
@@ -181,6 +189,37 @@ class LedgerHandler(BaseHTTPRequestHandler):
     def _health(self, _: dict[str, list[str]]) -> None:
         node = self.server.node
         self._send_json(HTTPStatus.OK, {"status": "ok", "origin": node.origin, "tree_size": node.store.size})
+
+    def _add_checkpoint(self, _: dict[str, list[str]]) -> None:
+        witness = self.server.witness
+        if witness is None:
+            self._drain_body()
+            raise NotFound("this node runs no witness (serve --witness-config FILE enables one)")
+        length = self.headers.get("Content-Length")
+        if length is None or not _DECIMAL.fullmatch(length):
+            self.close_connection = True
+            raise BadRequest("expected a Content-Length header")
+        if int(length) > MAX_REQUEST:
+            self.close_connection = True
+            raise TooLarge(f"add-checkpoint: expected at most {MAX_REQUEST} bytes, got {length}")
+        body = self.rfile.read(int(length))
+        try:
+            cosignatures = witness.add_checkpoint(body)
+        except SizeConflict as exc:
+            self._send(exc.status, f"{exc.size}\n".encode(), SIZE_CONTENT_TYPE)
+            return
+        except WitnessRefusal as exc:
+            self._send(exc.status, f"{exc}\n".encode(), "text/plain; charset=utf-8")
+            return
+        self._send(HTTPStatus.OK, cosignatures, "text/plain; charset=utf-8")
+
+    def _evidence(self, _: dict[str, list[str]]) -> None:
+        witness = self.server.witness
+        if witness is None:
+            raise NotFound("this node runs no witness (serve --witness-config FILE enables one)")
+        self._send_json(HTTPStatus.OK, {"evidence": [
+            {"origin": e.origin, "kind": e.kind, "held": e.held.decode(), "offered": e.offered.decode(),
+             "proof": list(e.proof), "detail": e.detail, "time": e.time} for e in witness.evidence()]})
 
     # -- plumbing ----------------------------------------------------------------------------
 
