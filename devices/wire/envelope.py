@@ -9,7 +9,7 @@ its length first, so the bytes parse one way only and each value has one encodin
     size  field
     1     version          0x01
     1     kind length      1..32
-    k     kind             ASCII, [a-z][a-z0-9._-]*     ("vitals", "emr", "prescription")
+    k     kind             ASCII, [a-z][a-z0-9._-]*     ("vitals.ecg", "emr.document", "rx.prescription")
     1     device length    1..64
     d     device_id        ASCII, [A-Za-z0-9][A-Za-z0-9._:-]*
     8     seq              per-device sequence number, strictly increasing (anti-replay)

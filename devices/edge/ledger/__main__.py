@@ -2,7 +2,8 @@
 
     python -m devices.edge.ledger keygen --name ledger.edge-1.example/log --out node.key
     python -m devices.edge.ledger serve --listen 127.0.0.1:8470 --data /var/lib/ledger \\
-        --key node.key --devices devices.json [--witness-config peers.json --witness-key witness.key]
+        --key node.key --devices devices.json [--admin-key admin.vkey] \
+        [--witness-config peers.json --witness-key witness.key]
     python -m devices.edge.ledger verify /var/lib/ledger --devices devices.json [--key node.vkey]
 
 ``keygen`` writes the C2SP signer key (mode 0600) and prints the verifier key that clients
@@ -13,8 +14,11 @@ appends are committed before the process exits. It writes the node's verifier ke
 is where ``verify`` finds the block key unless ``--key`` gives a vkey file. With
 ``--witness-config`` (``{"logs": [{"origin", "vkey"}]}``) and ``--witness-key`` (a keygen file;
 a key of its own, so the node's log key never cosigns) the node also witnesses those peer logs
-at ``POST /add-checkpoint``, keeping its state in ``DATA/witness.db`` (witness.py). ``verify`` exits 0
-printing counts, or 1 naming the first bad item (verify.py).
+at ``POST /add-checkpoint``, keeping its state in ``DATA/witness.db`` (witness.py). With
+``--admin-key`` (a keygen vkey line) the admin API enrols and revokes devices (admin.py); the
+changes persist in ``DATA/enrolment.db`` on top of the ``--devices`` file (registry.py), and
+``verify`` reads the same file, so a revoked device's older records still verify. ``verify``
+exits 0 printing counts, or 1 naming the first bad item (verify.py).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from .enrolment import load_enrolment
 from .errors import LedgerError
 from .node import LedgerNode
 from .payloads import PayloadStore
+from .registry import Registry, load_state
 from .service import LedgerServer
 from .store import LedgerStore
 from .verify import AuditFailure, audit
@@ -43,6 +48,7 @@ DB_NAME = "ledger.db"
 PAYLOADS_DIR = "payloads"
 VKEY_NAME = "node.vkey"
 WITNESS_DB_NAME = "witness.db"
+ENROLMENT_DB_NAME = "enrolment.db"
 
 
 def _listen(value: str) -> tuple[str, int]:
@@ -62,19 +68,22 @@ def keygen(name: str, out: Path) -> int:
 
 
 def serve(listen: tuple[str, int], data: Path, key: Path, devices: Path | None,
-          witness_config: Path | None = None, witness_key: Path | None = None) -> int:
+          witness_config: Path | None = None, witness_key: Path | None = None, admin_key: Path | None = None) -> int:
     signer = Ed25519Signer.from_skey(key.read_text().strip())
     enrolled = load_enrolment(devices) if devices else {}
     if (witness_config is None) != (witness_key is None):
         raise LedgerError("--witness-config and --witness-key: expected both or neither")
+    admin = Ed25519Verifier.from_vkey(admin_key.read_text().strip()).public_key if admin_key else None
     _write_vkey(data, signer)
+    registry = Registry(data / ENROLMENT_DB_NAME, enrolled)
     witness = None
     if witness_config is not None and witness_key is not None:
         cosigner = Ed25519Signer.from_skey(witness_key.read_text().strip())
         witness = Witness(data / WITNESS_DB_NAME, CosignatureSigner(cosigner.name, cosigner.private_key),
                           load_witness_config(witness_config))
     store = LedgerStore(data / DB_NAME, signer.private_key)
-    server = LedgerServer(listen, LedgerNode(store, signer, enrolled), PayloadStore(data / PAYLOADS_DIR), witness)
+    node = LedgerNode(store, signer, enrolled, registry=registry)
+    server = LedgerServer(listen, node, PayloadStore(data / PAYLOADS_DIR), witness, admin)
 
     def stop(signum: int, _frame: object) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()  # shutdown() waits for serve_forever
@@ -83,12 +92,13 @@ def serve(listen: tuple[str, int], data: Path, key: Path, devices: Path | None,
     signal.signal(signal.SIGINT, stop)
     host = f"[{listen[0]}]" if ":" in listen[0] else listen[0]
     print(f"listening on http://{host}:{server.server_port} origin {signer.name} size {store.size} "
-          f"devices {len(enrolled)} witnessing {len(witness.logs) if witness else 0}", flush=True)
+          f"devices {len(registry.snapshot().active)} witnessing {len(witness.logs) if witness else 0}", flush=True)
     try:
         server.serve_forever()
     finally:
         server.server_close()
         store.close()
+        registry.close()
         if witness is not None:
             witness.close()
     return 0
@@ -109,7 +119,8 @@ def verify(data: Path, key: Path | None, devices: Path) -> int:
     vkey_file = key or data / VKEY_NAME
     verifier = Ed25519Verifier.from_vkey(vkey_file.read_text().strip())
     try:
-        report = audit(data / DB_NAME, verifier.public_key, load_enrolment(devices), data / PAYLOADS_DIR)
+        state = load_state(data / ENROLMENT_DB_NAME, load_enrolment(devices))
+        report = audit(data / DB_NAME, verifier.public_key, state.active, data / PAYLOADS_DIR, state.revoked)
     except AuditFailure as exc:
         print(f"FAIL {data}: {exc}")
         return 1
@@ -130,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--key", type=Path, required=True, help="signer key file written by keygen")
     run.add_argument("--devices", type=Path, help="enrolment file: {\"devices\": {id: base64 public key}}")
     run.add_argument("--witness-config", type=Path, help="peer logs to witness: {\"logs\": [{\"origin\", \"vkey\"}]}")
+    run.add_argument("--admin-key", type=Path, help="admin public key (keygen vkey line) for the admin API")
     run.add_argument("--witness-key", type=Path, help="the witness's own keygen file (cosigns as type 0x04)")
     check = commands.add_parser("verify", help="audit a data directory offline; exit 1 on the first bad item")
     check.add_argument("data", type=Path, metavar="DATADIR")
@@ -141,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
             return keygen(args.name, args.out)
         if args.command == "verify":
             return verify(args.data, args.key, args.devices)
-        return serve(args.listen, args.data, args.key, args.devices, args.witness_config, args.witness_key)
+        return serve(args.listen, args.data, args.key, args.devices, args.witness_config, args.witness_key,
+                     args.admin_key)
     except (LedgerError, NoteFormatError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -4,8 +4,8 @@ File format (JSON), one entry per enrolled device, keys as standard base64 of 32
 
     {"devices": {"monitor-001": "6kpsY+KcUgq+9VB7Ey7F+ZVHdq6+vnuSQh7qaRRG0iw=", ...}}
 
-This is the bootstrap path; the authenticated admin API for enrolment and revocation comes
-later and will write the same mapping.
+This is the initial set. The authenticated admin API (admin.py) enrols and revokes devices
+on top of it, durably in ``DATA/enrolment.db`` (registry.py); the file is never rewritten.
 """
 
 from __future__ import annotations

@@ -25,6 +25,12 @@ openapi.yaml describes every one and a test keeps it true)::
     POST /add-checkpoint                  C2SP tlog-witness (witness.py): cosignature lines, text/plain;
                                           404 when the node runs no witness (serve --witness-config)
     GET  /v1/witness/evidence             {"evidence": [{"origin", "kind", "held", "offered", ...}]}
+    POST /v1/admin/devices                {"device_id", "key": b64} → 201 enrolled / 200 already; admin-signed
+    DELETE /v1/admin/devices/{id}         → 200 {"device_id", "revoked_at": tree size, ...}; admin-signed
+    GET  /v1/metrics                      Prometheus text format (metrics.py)
+
+Admin routes are signed with the admin key (admin.py): 401 without credentials, 403 when they
+do not hold, 404 when the node runs without ``--admin-key``.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ import json
 import re
 import socket
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from http import HTTPStatus
@@ -42,11 +49,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from devices.wire import SignedBlock
+from devices.wire import PublicKey, SignedBlock
+from devices.wire.envelope import is_device_id
 
+from . import metrics
+from .admin import MAX_SKEW_NS, SIGNATURE_HEADER, TIME_HEADER, AdminForbidden, AdminUnauthenticated, check_admin
 from .errors import OutOfRange, StoreClosed
+from .kinds import known_kinds
 from .node import MAX_RECORDS_PER_CALL, Accepted, LedgerNode, Refused
 from .payloads import PayloadHashMismatch, PayloadStore, PayloadTooLarge, is_payload_name
+from .registry import EnrolmentConflict, Registry, UnknownDevice
 from .witness import MAX_REQUEST, SIZE_CONTENT_TYPE, SizeConflict, Witness, WitnessRefusal
 
 MAX_BODY = 4 * 1024 * 1024
@@ -64,7 +76,11 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/v1/health"): "_health",
     ("POST", "/add-checkpoint"): "_add_checkpoint",
     ("GET", "/v1/witness/evidence"): "_evidence",
+    ("POST", "/v1/admin/devices"): "_enrol",
+    ("DELETE", "/v1/admin/devices/{id}"): "_revoke",
+    ("GET", "/v1/metrics"): "_metrics",
 }
+MAX_ADMIN_BODY = 4096
 _DECIMAL = re.compile(r"0|[1-9][0-9]{0,18}")
 
 
@@ -84,8 +100,9 @@ class LedgerServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], node: LedgerNode, payloads: PayloadStore,
-                 witness: Witness | None = None) -> None:
+                 witness: Witness | None = None, admin_key: PublicKey | None = None) -> None:
         self.node = node
+        self.admin_key = admin_key
         self.payloads = payloads
         self.witness = witness
         if ":" in address[0]:
@@ -109,6 +126,9 @@ class LedgerHandler(BaseHTTPRequestHandler):
         self._route()
 
     def do_PUT(self) -> None:  # noqa: N802
+        self._route()
+
+    def do_DELETE(self) -> None:  # noqa: N802
         self._route()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
@@ -221,6 +241,61 @@ class LedgerHandler(BaseHTTPRequestHandler):
             {"origin": e.origin, "kind": e.kind, "held": e.held.decode(), "offered": e.offered.decode(),
              "proof": list(e.proof), "detail": e.detail, "time": e.time} for e in witness.evidence()]})
 
+    def _enrol(self, _: dict[str, list[str]]) -> None:
+        body = self._admin_body()
+        try:
+            document = json.loads(body)
+        except ValueError as exc:
+            raise BadRequest(f"body: expected JSON, got a parse error: {exc}") from None
+        if not isinstance(document, dict) or set(document) != {"device_id", "key"}:
+            raise BadRequest('body: expected {"device_id": id, "key": base64 Ed25519 public key}')
+        device = document["device_id"]
+        if not is_device_id(device):
+            raise BadRequest(f"device_id: expected an envelope device id, got {device!r}")
+        raw = _b64_arg(document["key"], "key")
+        if len(raw) != 32:
+            raise BadRequest(f"key: expected a 32-byte Ed25519 public key, got {len(raw)} bytes")
+        created = self._registry().enrol(device, PublicKey(raw), time.time_ns())
+        self._send_json(HTTPStatus.CREATED if created else HTTPStatus.OK,
+                        {"device_id": device, "key": document["key"], "created": created})
+
+    def _revoke(self, _: dict[str, list[str]]) -> None:
+        self._admin_body()
+        device = urlsplit(self.path).path[len("/v1/admin/devices/"):]
+        if not is_device_id(device):
+            raise BadRequest(f"device id: expected an envelope device id in the path, got {device[:80]!r}")
+        self._registry()
+        revocation = self.server.node.revoke(device)
+        self._send_json(HTTPStatus.OK, {"device_id": device, "key": base64.b64encode(revocation.key.raw).decode(),
+                                        "revoked_at": revocation.tree_size, "time_ns": revocation.time_ns})
+
+    def _metrics(self, _: dict[str, list[str]]) -> None:
+        node = self.server.node
+        self._send(HTTPStatus.OK, node.metrics.render(node.store), metrics.CONTENT_TYPE)
+
+    def _admin_body(self) -> bytes:
+        """The body of an admin request whose signature holds; raises the auth errors."""
+        length = self.headers.get("Content-Length", "0")
+        if not _DECIMAL.fullmatch(length) or int(length) > MAX_ADMIN_BODY:
+            self.close_connection = True
+            raise TooLarge(f"admin body: expected at most {MAX_ADMIN_BODY} bytes, got {length[:20]}")
+        body = self.rfile.read(int(length))
+        key = self.server.admin_key
+        if key is None:
+            raise NotFound("this node has no admin key (serve --admin-key ADMIN.vkey enables the admin API)")
+        now = time.time_ns()
+        credentials = check_admin(key, self.command, urlsplit(self.path).path, body,
+                                  self.headers.get(TIME_HEADER), self.headers.get(SIGNATURE_HEADER), now)
+        if self._registry().seen(credentials.signature, credentials.time_ns, now - 2 * MAX_SKEW_NS):
+            raise AdminForbidden("admin signature: expected a fresh request, got a replay of one already served")
+        return body
+
+    def _registry(self) -> Registry:
+        registry = self.server.node.registry
+        if not isinstance(registry, Registry):
+            raise NotFound("this node keeps no enrolment database")
+        return registry
+
     # -- plumbing ----------------------------------------------------------------------------
 
     def _route(self) -> None:
@@ -238,8 +313,14 @@ class LedgerHandler(BaseHTTPRequestHandler):
             route(query)
         except (BadRequest, PayloadHashMismatch) as exc:
             self._send_json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
-        except NotFound as exc:
+        except (NotFound, UnknownDevice) as exc:
             self._send_json(HTTPStatus.NOT_FOUND, {"error": str(exc)})
+        except AdminUnauthenticated as exc:
+            self._send_json(HTTPStatus.UNAUTHORIZED, {"error": str(exc)})
+        except AdminForbidden as exc:
+            self._send_json(HTTPStatus.FORBIDDEN, {"error": str(exc)})
+        except EnrolmentConflict as exc:
+            self._send_json(HTTPStatus.CONFLICT, {"error": str(exc)})
         except (TooLarge, PayloadTooLarge) as exc:
             self._send_json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": str(exc)})
         except OutOfRange as exc:
@@ -307,6 +388,8 @@ def _refused(outcome: Refused) -> dict[str, object]:
     document: dict[str, object] = {"error": outcome.reason}
     if outcome.last_seq is not None:
         document["last_seq"] = outcome.last_seq
+    if outcome.code == "unknown_kind":
+        document["kinds"] = known_kinds()
     return document
 
 

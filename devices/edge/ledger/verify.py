@@ -3,7 +3,8 @@
 ``python -m devices.edge.ledger verify DATADIR`` walks the log in order, a block at a time:
 
 1. each entry is a signed record from an enrolled device whose Ed25519 signature verifies
-   (enrolment file), with a sequence number above that device's previous one;
+   (enrolment file plus ``enrolment.db``, registry.py), with a sequence number above that
+   device's previous one; a revoked device's entries must lie below its revocation point;
 2. each stored hash (leaf and complete subtree, tree.py numbering) equals the hash
    recomputed from the entries;
 3. each block follows its predecessor (height, previous block hash, a tree that grew), is
@@ -32,6 +33,7 @@ from devices.wire.errors import BlockError, EnvelopeError, SignatureInvalid
 from . import blocks
 from .errors import LedgerError
 from .payloads import is_payload_name
+from .registry import Revocation
 from .schema import FORMAT
 from .tree import Frontier
 
@@ -50,13 +52,13 @@ class AuditReport:
 
 
 def audit(db: Path, block_key: PublicKey, devices: Mapping[str, PublicKey],
-          payloads: Path | None = None) -> AuditReport:
+          payloads: Path | None = None, revoked: Mapping[str, Revocation] | None = None) -> AuditReport:
     """Audit the ledger file ``db`` (and the payload directory); raise :class:`AuditFailure` on the first bad item."""
     if not db.is_file():
         raise AuditFailure(f"{db}: expected a ledger database file, found none")
     conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        return _Audit(conn, block_key, devices).run(payloads)
+        return _Audit(conn, block_key, devices, revoked or {}).run(payloads)
     except sqlite3.DatabaseError as exc:
         raise AuditFailure(f"{db}: SQLite cannot read the file: {exc}") from None
     finally:
@@ -64,8 +66,9 @@ def audit(db: Path, block_key: PublicKey, devices: Mapping[str, PublicKey],
 
 
 class _Audit:
-    def __init__(self, conn: sqlite3.Connection, block_key: PublicKey, devices: Mapping[str, PublicKey]) -> None:
-        self.conn, self.key, self.devices = conn, block_key, devices
+    def __init__(self, conn: sqlite3.Connection, block_key: PublicKey, devices: Mapping[str, PublicKey],
+                 revoked: Mapping[str, Revocation]) -> None:
+        self.conn, self.key, self.devices, self.revoked = conn, block_key, devices, revoked
         self.frontier = Frontier()
         self.seqs: dict[str, int] = {}
         self.hash_rows: Iterator[tuple[int, bytes]] = iter(conn.execute("SELECT id, hash FROM hashes ORDER BY id"))
@@ -136,6 +139,12 @@ class _Audit:
             raise AuditFailure(f"leaf {idx} data: expected a signed record, got: {exc}") from None
         device, seq = record.envelope.device_id, record.envelope.seq
         key = self.devices.get(device)
+        revocation = self.revoked.get(device)
+        if revocation is not None:
+            if idx >= revocation.tree_size:
+                raise AuditFailure(f"leaf {idx} device_id: expected leaves of revoked device {device!r} below its "
+                                   f"revocation point {revocation.tree_size}, got leaf {idx}")
+            key = revocation.key
         if key is None:
             raise AuditFailure(f"leaf {idx} device_id: expected a device in the enrolment file, got {device!r}")
         try:
