@@ -147,12 +147,8 @@ class IPv4Interface(ipaddress.IPv4Interface):
 
     @classmethod
     def parse(cls, value: object) -> IPv4Interface:
-        if not isinstance(value, str) or "/" not in value:
-            raise UnitError(f"expected an IPv4 address with prefix length such as 10.0.0.1/30, got {show_value(value)}")
-        try:
-            return cls(value.strip())
-        except ValueError as exc:
-            raise UnitError(f"{value!r} is not an IPv4 address with prefix length: {exc}") from None
+        return _parse_cidr(cls, value, "an IPv4 address with prefix length", "10.0.0.1/30",
+                           "an IPv4 address with prefix length")
 
 
 class IPv4Network(ipaddress.IPv4Network):
@@ -166,12 +162,17 @@ class IPv4Network(ipaddress.IPv4Network):
 
     @classmethod
     def parse(cls, value: object) -> IPv4Network:
-        if not isinstance(value, str) or "/" not in value:
-            raise UnitError(f"expected an IPv4 network such as 10.20.0.0/16, got {show_value(value)}")
-        try:
-            return cls(value.strip())
-        except ValueError as exc:
-            raise UnitError(f"{value!r} is not an IPv4 network prefix: {exc}") from None
+        return _parse_cidr(cls, value, "an IPv4 network", "10.20.0.0/16", "an IPv4 network prefix")
+
+
+def _parse_cidr(cls: Any, value: object, expected: str, example: str, kind: str) -> Any:
+    """``cls(value)`` for a string with a prefix length, or a UnitError that says what was wanted."""
+    if not isinstance(value, str) or "/" not in value:
+        raise UnitError(f"expected {expected} such as {example}, got {show_value(value)}")
+    try:
+        return cls(value.strip())
+    except ValueError as exc:
+        raise UnitError(f"{value!r} is not {kind}: {exc}") from None
 
 
 def show_value(value: object) -> str:
