@@ -38,6 +38,10 @@ def command(rig: str | None, node: str, argv: tuple[str, ...]) -> None:
     entry = found.node(node)
     if not found.is_live(node):
         raise RigNotFound(f"node {node!r} of rig {found.name!r} is gone (its namespace was removed)")
+    if entry.get("cpu") is not None:
+        from ..backends.cpu import join, rig_cgroup
+
+        join(rig_cgroup(found.name) / node, os.getpid())  # the node's CPU quota holds for its commands
     enter_for_exec(netns_path(entry["namespace"]))
     try:
         os.execvp(args[0], args)
