@@ -26,6 +26,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from devices.wire.at import split_chain
+
 from .radio import Event, Radio, RegView
 
 MAX_LINE = 1024
@@ -115,18 +117,7 @@ def unquote(arg: str) -> str:
 
 def parse_line(body: str) -> list[Command]:
     """Split the text after ``AT`` into commands; a syntax error raises :class:`CommandError`."""
-    elements: list[str] = []
-    current: list[str] = []
-    quoted = False
-    for ch in body:
-        if ch == '"':
-            quoted = not quoted
-        if ch == ";" and not quoted:
-            elements.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-    elements.append("".join(current))
+    elements = split_chain(body)
     commands: list[Command] = []
     for index, element in enumerate(elements):
         text = element.strip()

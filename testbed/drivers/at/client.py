@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 
 import serial
 
+from devices.wire.at import split_chain
+
 from .errors import AtTimeout, CommandFailed, PortClosed
 from .parsers import REGISTRATION_PREFIXES, registration_is_urc
 
@@ -160,27 +162,11 @@ def expected_prefixes(command: str) -> frozenset[str]:
     if body[:2].upper() == "AT":
         body = body[2:]
     out = set()
-    for element in _split_chain(body):
+    for element in split_chain(body):
         match = _ELEMENT_PREFIX.match(element.strip().upper())
         if match:
             out.add(match.group(1) + ":")
     return frozenset(out)
-
-
-def _split_chain(body: str) -> list[str]:
-    parts: list[str] = []
-    current: list[str] = []
-    quoted = False
-    for ch in body:
-        if ch == '"':
-            quoted = not quoted
-        if ch == ";" and not quoted:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-    parts.append("".join(current))
-    return parts
 
 
 def is_final(line: str) -> bool:
