@@ -48,36 +48,32 @@ CREATE TABLE IF NOT EXISTS blocks (
     hash BLOB NOT NULL CHECK (length(hash) = 32)
 ) STRICT;
 
-CREATE TRIGGER IF NOT EXISTS entries_append_only_update BEFORE UPDATE ON entries
-BEGIN SELECT RAISE(ABORT, 'append-only: entries cannot be updated'); END;
-CREATE TRIGGER IF NOT EXISTS entries_append_only_delete BEFORE DELETE ON entries
-BEGIN SELECT RAISE(ABORT, 'append-only: entries cannot be deleted'); END;
-CREATE TRIGGER IF NOT EXISTS entries_append_at_end BEFORE INSERT ON entries
-WHEN NEW.idx IS NOT (SELECT COALESCE(MAX(idx), -1) + 1 FROM entries)
-BEGIN SELECT RAISE(ABORT, 'append-only: entries are inserted at the next index only'); END;
-
-CREATE TRIGGER IF NOT EXISTS hashes_append_only_update BEFORE UPDATE ON hashes
-BEGIN SELECT RAISE(ABORT, 'append-only: hashes cannot be updated'); END;
-CREATE TRIGGER IF NOT EXISTS hashes_append_only_delete BEFORE DELETE ON hashes
-BEGIN SELECT RAISE(ABORT, 'append-only: hashes cannot be deleted'); END;
-CREATE TRIGGER IF NOT EXISTS hashes_append_at_end BEFORE INSERT ON hashes
-WHEN NEW.id IS NOT (SELECT COALESCE(MAX(id), -1) + 1 FROM hashes)
-BEGIN SELECT RAISE(ABORT, 'append-only: hashes are inserted at the next id only'); END;
-
-CREATE TRIGGER IF NOT EXISTS blocks_append_only_update BEFORE UPDATE ON blocks
-BEGIN SELECT RAISE(ABORT, 'append-only: blocks cannot be updated'); END;
-CREATE TRIGGER IF NOT EXISTS blocks_append_only_delete BEFORE DELETE ON blocks
-BEGIN SELECT RAISE(ABORT, 'append-only: blocks cannot be deleted'); END;
-CREATE TRIGGER IF NOT EXISTS blocks_append_at_end BEFORE INSERT ON blocks
-WHEN NEW.height IS NOT (SELECT COALESCE(MAX(height), -1) + 1 FROM blocks)
-BEGIN SELECT RAISE(ABORT, 'append-only: blocks are inserted at the next height only'); END;
-
 CREATE TRIGGER IF NOT EXISTS device_seq_forward BEFORE UPDATE ON device_seq
 WHEN NEW.seq <= OLD.seq OR NEW.device IS NOT OLD.device
 BEGIN SELECT RAISE(ABORT, 'device sequence numbers only move forward'); END;
 CREATE TRIGGER IF NOT EXISTS device_seq_keep BEFORE DELETE ON device_seq
 BEGIN SELECT RAISE(ABORT, 'device sequence numbers cannot be deleted'); END;
 """
+
+
+def _append_only(table: str, key: str, noun: str, key_word: str) -> str:
+    """The three triggers that make ``table`` append-only, dense in ``key``."""
+    return f"""
+CREATE TRIGGER IF NOT EXISTS {table}_append_only_update BEFORE UPDATE ON {table}
+BEGIN SELECT RAISE(ABORT, 'append-only: {noun} cannot be updated'); END;
+CREATE TRIGGER IF NOT EXISTS {table}_append_only_delete BEFORE DELETE ON {table}
+BEGIN SELECT RAISE(ABORT, 'append-only: {noun} cannot be deleted'); END;
+CREATE TRIGGER IF NOT EXISTS {table}_append_at_end BEFORE INSERT ON {table}
+WHEN NEW.{key} IS NOT (SELECT COALESCE(MAX({key}), -1) + 1 FROM {table})
+BEGIN SELECT RAISE(ABORT, 'append-only: {noun} are inserted at the next {key_word} only'); END;
+"""
+
+
+_DDL += "".join(_append_only(*spec) for spec in (
+    ("entries", "idx", "entries", "index"),
+    ("hashes", "id", "hashes", "id"),
+    ("blocks", "height", "blocks", "height"),
+))
 
 
 def open_writer(path: Path) -> sqlite3.Connection:
