@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from testbed.backends.emulated import EmulatedRig, clean  # noqa: E402
+from testbed.shaping.probes import tcp_goodput  # noqa: E402
 from testbed.topology import parse_topology  # noqa: E402
 
 PEER = "10.9.0.2"
@@ -34,21 +35,6 @@ DELAYS_MS = [1, 5, 20, 50]
 JITTERS_MS = [0, 2]
 LOSSES = [1.0, 10.0]
 RATES_MBIT = [1, 10, 100]
-
-SERVER = """
-import socket, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("10.9.0.2", 5001)); s.listen(1); print("ready", flush=True)
-c, _ = s.accept(); got = 0; start = None
-while True:
-    data = c.recv(65536)
-    if not data: break
-    if start is None: start = time.monotonic()
-    got += len(data)
-print(got, time.monotonic() - start, flush=True)
-"""
-CLIENT = "import socket, sys\ns = socket.create_connection(('10.9.0.2', 5001)); s.sendall(b'x' * int(sys.argv[1]))\n"
-
 
 def ping_times(rig: EmulatedRig, count: int, interval: float) -> tuple[list[float], int]:
     out = rig.run("ue", ["ping", "-n", "-c", str(count), "-i", str(interval), "-W", "2", PEER], timeout=600).stdout
@@ -94,16 +80,10 @@ def qdisc_bytes(rig: EmulatedRig) -> int:
 def measure_rate(rig: EmulatedRig, mbit: int) -> dict:
     rig.shape("ue-edge", "up", loss=None, rate=f"{mbit}mbit")
     size = int(mbit * 1e6 / 8 * 3)  # about three seconds of data
-    server = rig.popen("edge", [sys.executable, "-c", SERVER], stdout=subprocess.PIPE, text=True)
-    try:
-        assert server.stdout.readline().strip() == "ready"
-        before = qdisc_bytes(rig)
-        rig.run("ue", [sys.executable, "-c", CLIENT, str(size)], timeout=120, check=True)
-        got, seconds = server.stdout.readline().split()
-        wire = qdisc_bytes(rig) - before
-    finally:
-        server.kill()
-        server.wait()
+    before = qdisc_bytes(rig)
+    measured = tcp_goodput(rig, "ue", "edge", PEER, size)
+    wire = qdisc_bytes(rig) - before
+    got, seconds = measured.bytes, measured.seconds
     goodput = int(got) * 8 / float(seconds)
     return {"configured": {"rate_mbit": mbit},
             "measured": {"goodput_mbit": round(goodput / 1e6, 3),

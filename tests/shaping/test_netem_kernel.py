@@ -110,34 +110,11 @@ def test_measured_loss_lies_in_its_binomial_interval(rig_with) -> None:
     assert abs(lost - 0.2) <= margin, f"lost {lost:.1%} of {n}"
 
 
-SERVER = """
-import socket, sys, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("10.9.0.2", 5001)); s.listen(1); print("ready", flush=True)
-c, _ = s.accept(); got = 0; start = None
-while True:
-    data = c.recv(65536)
-    if not data: break
-    if start is None: start = time.monotonic()
-    got += len(data)
-print(got * 8 / (time.monotonic() - start))
-"""
-CLIENT = """
-import socket, sys
-s = socket.create_connection(("10.9.0.2", 5001)); s.sendall(b"x" * int(sys.argv[1])); s.close()
-"""
-
-
 def test_measured_goodput_follows_the_configured_rate(rig_with) -> None:
+    from testbed.shaping.probes import tcp_goodput
+
     rig = rig_with(up="rate: 8mbit")
-    server = rig.popen("edge", [sys.executable, "-c", SERVER], stdout=subprocess.PIPE, text=True)
-    try:
-        assert server.stdout.readline().strip() == "ready"
-        rig.run("ue", [sys.executable, "-c", CLIENT, str(2_000_000)], timeout=60, check=True)
-        bps = float(server.stdout.readline())
-    finally:
-        server.kill()
-        server.wait()
+    bps = tcp_goodput(rig, "ue", "edge", "10.9.0.2", 2_000_000).bps
     assert 0.7 * 8e6 <= bps <= 1.05 * 8e6, f"goodput {bps / 1e6:.2f} Mbit/s for an 8 Mbit/s link"
 
 
