@@ -186,8 +186,10 @@ class EmulatedRig:
         return result
 
     def _link_entry(self, link: str) -> dict[str, Any]:
-        shaper.link_ends(self.state, link)  # the "no such link" error, naming the links there are
-        return next(lk for lk in self.state["links"] if lk["name"] == link)
+        entry = next((lk for lk in self.state["links"] if lk["name"] == link), None)
+        if entry is None:
+            shaper.link_ends(self.state, link)  # raises the "no such link" error, naming the links there are
+        return entry  # type: ignore[return-value]
 
     def shaping(self, link: str) -> dict[str, Impairment | None]:
         """What the kernel does to each direction of ``link`` now (read back, not remembered)."""
