@@ -94,6 +94,7 @@ class EmulatedRig:
     def __init__(self, state: dict[str, Any]) -> None:
         self.state = state
         self.name: str = state["rig"]
+        self.topology: Topology | None = None  # the model it was built from (set by up; attach leaves None)
         self._kernel_view: dict[tuple[str, str], Impairment | None] = {}  # last read-back per link end
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -137,7 +138,9 @@ class EmulatedRig:
             journal.close()
             state = _state_of(plan, run_id, inodes, shaping)
             st.write_state(plan.rig, state)
-        return cls(state)
+        made = cls(state)
+        made.topology = topology
+        return made
 
     @classmethod
     def attach(cls, rig: str) -> EmulatedRig:
@@ -190,6 +193,14 @@ class EmulatedRig:
         if entry is None:
             shaper.link_ends(self.state, link)  # raises the "no such link" error, naming the links there are
         return entry  # type: ignore[return-value]
+
+    def intended(self, link: str) -> dict[str, Impairment]:
+        """What each direction of ``link`` was last set to (from the rig's state; :meth:`shaping` reads
+        the kernel instead)."""
+        from ..shaping.changes import impairment_from_dict
+
+        entry = self._link_entry(link)
+        return {d: impairment_from_dict(entry[d], f"link {link} ({d})") for d in shaper.DIRECTIONS}
 
     def shaping(self, link: str) -> dict[str, Impairment | None]:
         """What the kernel does to each direction of ``link`` now (read back, not remembered)."""
