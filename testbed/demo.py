@@ -10,11 +10,11 @@ import argparse
 import os
 import re
 import sys
-from collections import deque
 
 from .backends.emulated import EmulatedRig
 from .errors import TestbedError
-from .topology import Link, Topology, load_topology
+from .topology import Topology, load_topology
+from .topology.paths import hops
 
 RTT = re.compile(r"rtt min/avg/max/mdev = ([\d.]+)/([\d.]+)/([\d.]+)")
 
@@ -55,19 +55,8 @@ def run(topology_path: str, count: int) -> int:
 
 def _configured_rtt_ms(topo: Topology, src: str, dst: str) -> float:
     """The delays the topology configures along the hop path, both directions (no jitter)."""
-    previous: dict[str, tuple[str, Link]] = {}
-    queue = deque([src])
-    while queue:
-        node = queue.popleft()
-        for link in topo.links_of(node):
-            peer = link.peer_of(node)
-            if peer != src and peer not in previous:
-                previous[peer] = (node, link)
-                queue.append(peer)
     total_us = 0.0
-    node = dst
-    while node != src and node in previous:
-        node, link = previous[node]
+    for link, _ in hops(topo, src, dst):
         total_us += sum(d.us for d in (topo.impairment(link, "up").delay, topo.impairment(link, "down").delay) if d)
     return total_us / 1000
 

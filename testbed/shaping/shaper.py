@@ -174,6 +174,9 @@ def mismatches(wanted: Impairment | None, got: Impairment | None) -> list[str]:
 def _same(a: object, b: object) -> bool:
     if a is None or b is None:
         return a is b
+    if hasattr(a, "us") and hasattr(b, "us"):
+        # netlink carries times in scheduler ticks; 7.5 ms can come back as 7.499 ms
+        return math.isclose(a.us, b.us, rel_tol=1e-4, abs_tol=1.0)
     if dataclasses.is_dataclass(a) and dataclasses.is_dataclass(b):
         return all(_same(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
     numbers = [_number(x) for x in (a, b)]

@@ -1,0 +1,37 @@
+"""The hop path between two nodes, each link with the direction it is crossed in.
+
+Why here: expectations are built from it (configured delay along the path, as the latency
+suite and the demo compare against), and it must be the path the rig's routes take:
+shortest by hop count, ties by file order, never through a node that does not forward
+(the same rule as routing.py).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from .model import Direction, Link, Topology
+
+
+def hops(topo: Topology, src: str, dst: str) -> list[tuple[Link, Direction]]:
+    """Links from ``src`` to ``dst`` in order; "up" when crossed from a link's first endpoint."""
+    previous: dict[str, tuple[str, Link]] = {}
+    queue = deque([src])
+    while queue:
+        node = queue.popleft()
+        if node != src and not topo.forwards(node):
+            continue
+        for link in topo.links_of(node):
+            peer = link.peer_of(node)
+            if peer != src and peer not in previous:
+                previous[peer] = (node, link)
+                queue.append(peer)
+    if dst != src and dst not in previous:
+        raise LookupError(f"no path from {src} to {dst} in topology {topo.name}")
+    path: list[tuple[Link, Direction]] = []
+    node = dst
+    while node != src:
+        before, link = previous[node]
+        path.append((link, "up" if link.nodes[0] == before else "down"))
+        node = before
+    return list(reversed(path))
