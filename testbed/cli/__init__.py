@@ -14,7 +14,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import clean, doctor, down, exec_, graph, modem, schema, shape, status, timeline, up, validate, vm
+from . import clean, doctor, down, exec_, graph, modem, report, schema, shape, status, timeline, up, validate, vm
 
 EPILOG = """\b
 Exit codes: 0 ok, 1 failed, 2 usage, 3 invalid topology, 4 host unsuitable (root, kernel),
@@ -43,5 +43,5 @@ def main() -> None:
     """
 
 
-for module in (validate, up, status, exec_, shape, timeline, modem, down, clean, schema, graph, doctor, vm):
+for module in (validate, up, status, exec_, shape, timeline, modem, down, clean, schema, graph, doctor, vm, report):
     main.add_command(module.command)
