@@ -12,16 +12,16 @@ Files live in ``$TESTBED_RUN_DIR/rigs/<rig>/agents/<node>/``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from ..backends import state
 from ..backends.emulated import EmulatedRig
 from .errors import AgentError
 from .ledger import Ledger, LedgerEntry, start_ledger
+from .lifecycle import Lifecycle
 from .process import Target
 from .sensors import SIGNALS, Sensor, SensorSpec, prepare_sensor, start_sensor, stop_sensor
 from .stats import DeviceFigures, figures, read_stats
@@ -32,11 +32,12 @@ def agents_dir(rig: str) -> Path:
 
 
 @dataclass
-class Deployment:
+class Deployment(Lifecycle):
     """A ledger on ``edge`` and one agent per entry of ``kinds`` (node -> device kind).
 
     ``signals`` overrides a kind's synthesiser parameters (default: modest rates, sensors.SIGNALS).
     ``edge_address`` defaults to the edge node's first address (its uplink in the shipped topologies).
+    ``ledger_args`` are extra ``serve`` arguments (consortium.py passes the witness flags).
     """
 
     rig: EmulatedRig
@@ -44,6 +45,7 @@ class Deployment:
     edge: str = "edge"
     signals: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     edge_address: str | None = None
+    ledger_args: Sequence[str] = ()
     ledger: Ledger | None = field(default=None, init=False)
     sensors: dict[str, Sensor] = field(default_factory=dict, init=False)
     _running: dict[str, Target] = field(default_factory=dict, init=False)
@@ -58,7 +60,7 @@ class Deployment:
             self.sensors[node] = prepare_sensor(self.rig, spec, home / node)
         address = self.edge_address or self.rig.node(self.edge)["addresses"][0].split("/")[0]
         enrolled = {node: s.public_key for node, s in self.sensors.items()}
-        self.ledger = start_ledger(self.rig, self.edge, address, enrolled, home / self.edge)
+        self.ledger = start_ledger(self.rig, self.edge, address, enrolled, home / self.edge, self.ledger_args)
         for node, sensor in self.sensors.items():
             self._running[node] = start_sensor(self.rig, sensor, self.ledger.url)
         return self
@@ -85,25 +87,6 @@ class Deployment:
                 if code != 0:
                     raise AgentError(f"{self.edge}: expected the ledger to exit 0 on SIGTERM, got {code}: "
                                      f"{self.ledger.target.tail()}")
-
-    def __enter__(self) -> Deployment:
-        try:
-            return self.start()
-        except BaseException:
-            self._stop_quietly()
-            raise
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        if exc is None:
-            self.stop()
-        else:
-            self._stop_quietly()  # the original error matters more than a shutdown complaint
-
-    def _stop_quietly(self) -> None:
-        try:
-            self.stop()
-        except AgentError:
-            pass
 
     # --- results ----------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,8 +62,12 @@ class Ledger:
         return self.target.stop()
 
 
-def start_ledger(rig: EmulatedRig, node: str, address: str, enrolled: dict[str, str], home: Path) -> Ledger:
-    """Make the node key, write the enrolment file (device id -> base64 public key), serve on ``address``."""
+def start_ledger(rig: EmulatedRig, node: str, address: str, enrolled: dict[str, str], home: Path,
+                 extra: Sequence[str] = ()) -> Ledger:
+    """Make the node key, write the enrolment file (device id -> base64 public key), serve on ``address``.
+
+    ``extra`` is appended to the ``serve`` arguments (the consortium's witness flags).
+    """
     home.mkdir(parents=True, exist_ok=True)
     key = home / "node.key"
     if not key.exists():
@@ -71,7 +76,8 @@ def start_ledger(rig: EmulatedRig, node: str, address: str, enrolled: dict[str, 
     devices = home / "devices.json"
     devices.write_text(json.dumps({"devices": enrolled}, indent=1), encoding="utf-8")
     target = process.start(rig, node, [PYTHON, "-m", "devices.edge.ledger", "serve", "--listen", f"{address}:{PORT}",
-                                       "--data", str(home / "data"), "--key", str(key), "--devices", str(devices)],
+                                       "--data", str(home / "data"), "--key", str(key), "--devices", str(devices),
+                                       *extra],
                            home / "ledger.log")
     line = target.wait_for_line("listening on http://")
     return Ledger(rig, node, line.split()[2], target)

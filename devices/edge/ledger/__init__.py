@@ -14,6 +14,7 @@
 - :mod:`.metrics`: counters for ``GET /v1/metrics`` (Prometheus text).
 - :mod:`.node`: admission (envelope, kind, enrolment, signature), revocation, signed checkpoints.
 - :mod:`.witness`: C2SP tlog-witness for peer logs: durable last-cosigned state, fork evidence.
+- :mod:`.submitter`: the log side: submit checkpoints to witnesses, keep the quorum-cosigned one.
 - :mod:`.service`: the HTTP API (openapi.yaml); ``python -m devices.edge.ledger serve`` runs it.
 """
 

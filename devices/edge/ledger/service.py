@@ -18,6 +18,8 @@ openapi.yaml describes every one and a test keeps it true)::
     PUT  /v1/payloads/{sha256 hex}        raw body → 201 stored / 200 already held
     GET  /v1/payloads/{sha256 hex}        the payload bytes, application/octet-stream
     GET  /v1/checkpoint                   C2SP signed checkpoint, text/plain
+    GET  /v1/checkpoint/cosigned          the newest checkpoint a quorum of witnesses cosigned, cosignature
+                                          lines appended (submitter.py; serve --witnesses); 404 before one
     GET  /v1/proof/inclusion?index=I&tree_size=N     {"index", "tree_size", "proof": [b64]}
     GET  /v1/proof/consistency?first=M&second=N      {"first", "second", "proof": [b64]}
     GET  /v1/entries?start=A&end=B        {"start", "entries": [b64 signed record, ...]}
@@ -59,6 +61,7 @@ from .kinds import known_kinds
 from .node import MAX_RECORDS_PER_CALL, Accepted, LedgerNode, Refused
 from .payloads import PayloadHashMismatch, PayloadStore, PayloadTooLarge, is_payload_name
 from .registry import EnrolmentConflict, Registry, UnknownDevice
+from .submitter import Submitter
 from .witness import MAX_REQUEST, SIZE_CONTENT_TYPE, SizeConflict, Witness, WitnessRefusal
 
 MAX_BODY = 4 * 1024 * 1024
@@ -70,6 +73,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("PUT", "/v1/payloads/{hash}"): "_put_payload",
     ("GET", "/v1/payloads/{hash}"): "_get_payload",
     ("GET", "/v1/checkpoint"): "_checkpoint",
+    ("GET", "/v1/checkpoint/cosigned"): "_cosigned_checkpoint",
     ("GET", "/v1/proof/inclusion"): "_inclusion",
     ("GET", "/v1/proof/consistency"): "_consistency",
     ("GET", "/v1/entries"): "_entries",
@@ -100,8 +104,10 @@ class LedgerServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], node: LedgerNode, payloads: PayloadStore,
-                 witness: Witness | None = None, admin_key: PublicKey | None = None) -> None:
+                 witness: Witness | None = None, admin_key: PublicKey | None = None,
+                 submitter: Submitter | None = None) -> None:
         self.node = node
+        self.submitter = submitter
         self.admin_key = admin_key
         self.payloads = payloads
         self.witness = witness
@@ -188,6 +194,16 @@ class LedgerHandler(BaseHTTPRequestHandler):
 
     def _checkpoint(self, _: dict[str, list[str]]) -> None:
         self._send(HTTPStatus.OK, self.server.node.checkpoint(), "text/plain; charset=utf-8")
+
+    def _cosigned_checkpoint(self, _: dict[str, list[str]]) -> None:
+        submitter = self.server.submitter
+        if submitter is None:
+            raise NotFound("this node submits to no witnesses (serve --witnesses FILE enables it)")
+        note = submitter.cosigned()
+        if note is None:
+            raise NotFound(f"no checkpoint cosigned by {submitter.policy.quorum} of "
+                           f"{len(submitter.policy.peers)} witnesses yet")
+        self._send(HTTPStatus.OK, note, "text/plain; charset=utf-8")
 
     def _inclusion(self, query: dict[str, list[str]]) -> None:
         index = _int_arg(query, "index")
