@@ -34,7 +34,7 @@ class Target:
     process: subprocess.Popen[bytes]
     log: Path
 
-    def wait_for_line(self, prefix: str, timeout: float = 15) -> str:
+    def wait_for_line(self, prefix: str, timeout: float = 60) -> str:
         """The first log line starting with ``prefix``; on exit or timeout kill the process and fail."""
         deadline = time.monotonic() + timeout
         while True:

@@ -42,7 +42,7 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 @dataclass
-class TestResult:
+class ResultEntry:
     nodeid: str
     outcome: str  # passed | failed | skipped | error
     duration_s: float
@@ -71,7 +71,7 @@ class ResultsWriter:
         self.started = utc_now()
         self.command = command
         self.topologies: dict[str, dict[str, Any]] = {}
-        self.tests: list[TestResult] = []
+        self.tests: list[ResultEntry] = []
         self._series = 0
         self.flush()
 
@@ -97,7 +97,7 @@ class ResultsWriter:
             entry["series"] = relative
         return entry
 
-    def add(self, result: TestResult) -> None:
+    def add(self, result: ResultEntry) -> None:
         self.tests.append(result)
         self.flush()
 

@@ -94,6 +94,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     why = should_rerun_in_vm(config, items)
     if why is not None:
         code = rerun_in_vm(config, why)
+        config.stash[SESSION].writer = None  # the VM's session wrote the results
         pytest.exit(f"the session ran inside the VM (exit code {code})", returncode=code)
 
 
@@ -216,8 +217,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         state.writer.flush(finished=True)
         terminalreporter.write_line(f"testbed: results in {state.writer.path}; render them with: "
                                     f"testbed report {state.results_dir}")
-    if state.pool.keep_up and state.pool.entries:
-        for entry in state.pool.entries.values():
+    if state.pool.kept:
+        for entry in state.pool.kept:
             terminalreporter.write_line(f"testbed: rig {entry.rig.name} kept up ({entry.path}); "
                                         f"`testbed status --rig {entry.rig.name}`, "
                                         f"`testbed down --rig {entry.rig.name}`")

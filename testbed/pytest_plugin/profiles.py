@@ -14,8 +14,7 @@ from dataclasses import dataclass
 import pytest
 
 from ..backends.emulated import EmulatedRig
-from ..topology import Impairment, Topology
-from ..topology.library import library_profiles
+from ..topology import Impairment, Topology, access
 
 
 @dataclass(frozen=True)
@@ -28,22 +27,11 @@ class ActiveProfile:
     down: Impairment
 
 
-def access_links(topo: Topology) -> list[str]:
-    through_modems = [link.name for link in topo.links if link.via]
-    if through_modems:
-        return [name for name in through_modems if name]
-    return [link.name for link in topo.links
-            if link.name and any(topo.nodes[n].role == "sensor" for n in link.nodes)]
-
-
 def profile_directions(topo: Topology, name: str) -> tuple[Impairment, Impairment]:
-    """A topology or library profile's (up, down) impairments."""
-    profiles = {**library_profiles(), **topo.profiles}
-    if name not in profiles:
-        raise pytest.UsageError(f"@pytest.mark.profile({name!r}): no such profile in {topo.source or topo.name} "
-                                f"or the library; known: {', '.join(sorted(profiles))}")
-    merged = Topology(name=topo.name, profiles=profiles)
-    return merged.profile_impairment(name, "up"), merged.profile_impairment(name, "down")
+    try:
+        return access.profile_directions(topo, name)
+    except KeyError as exc:
+        raise pytest.UsageError(f"@pytest.mark.profile({name!r}): {exc.args[0]}") from None
 
 
 def profile_names(item_or_metafunc_marker: pytest.Mark) -> list[str]:
@@ -58,7 +46,7 @@ def applied(rig: EmulatedRig, name: str, links: Sequence[str] | None) -> Iterato
     topo = rig.topology
     if topo is None:
         raise pytest.UsageError("@pytest.mark.profile needs a rig brought up by this plugin (its topology is known)")
-    chosen = list(links) if links is not None else access_links(topo)
+    chosen = list(links) if links is not None else access.access_links(topo)
     if not chosen:
         raise pytest.UsageError(f"@pytest.mark.profile({name!r}): topology {topo.name} has no access links "
                                 "(none through a modem or with a sensor end); name them with links=[...]")

@@ -60,6 +60,7 @@ class RigPool:
     def __init__(self, keep_up: bool) -> None:
         self.keep_up = keep_up
         self.entries: dict[Path, RigEntry] = {}
+        self.kept: list[RigEntry] = []  # released but left up (--keep-up)
 
     def get(self, path: Path) -> RigEntry:
         path = path.resolve()
@@ -88,7 +89,11 @@ class RigPool:
     def release(self, path: Path) -> None:
         """Take the rig down (unless --keep-up): called when the last test using it is done."""
         entry = self.entries.pop(path.resolve(), None)
-        if entry is not None and not self.keep_up:
+        if entry is None:
+            return
+        if self.keep_up:
+            self.kept.append(entry)
+        else:
             entry.rig.down()
 
     def describe(self, entry: RigEntry) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ..measure.measurement import Measurement, Recorder
-from ..measure.results import ResultsWriter, TestResult
+from ..measure.results import ResultEntry, ResultsWriter
 from .rigs import RigPool
 
 RECORDER = pytest.StashKey[Recorder]()
@@ -64,5 +64,5 @@ class TestbedSession:
         self.measurements += [(report.nodeid, m) for m in recorded]
         if self.writer is not None:
             entries = [self.writer.measurement_entry(m) for m in recorded]
-            self.writer.add(TestResult(report.nodeid, state.outcome, state.duration_s, item.stash.get(TOPOLOGY, None),
+            self.writer.add(ResultEntry(report.nodeid, state.outcome, state.duration_s, item.stash.get(TOPOLOGY, None),
                                        item.stash.get(PROFILE, None), state.message, entries))

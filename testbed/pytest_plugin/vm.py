@@ -47,10 +47,9 @@ def should_rerun_in_vm(config: pytest.Config, items: list[pytest.Item]) -> str |
 def rerun_in_vm(config: pytest.Config, why: str) -> int:
     from ..vm import run_in_vm
 
-    args = [a for a in config.invocation_params.args if not a.startswith("--vm")]
-    if not any(a.startswith("--basetemp") for a in args):
-        args.append("--basetemp=/dev/shm/testbed-pytest-vm")
-    argv = [sys.executable, "-m", "pytest", *args, "--vm=never"]
+    args = [*_without(list(config.invocation_params.args), "--vm", "--basetemp"),
+            "--basetemp=/dev/shm/testbed-pytest-vm", "--vm=never"]
+    argv = [sys.executable, "-m", "pytest", *args]
     cwd = Path(config.invocation_params.dir)
     writable = {str(cwd), str(config.rootpath)}
     results = config.getoption("results")
@@ -68,5 +67,30 @@ def rerun_in_vm(config: pytest.Config, why: str) -> int:
         result = run_in_vm(argv, cwd=str(cwd), env={"TMPDIR": "/dev/shm", "PYTHONDONTWRITEBYTECODE": "1"},
                            timeout=float(os.environ.get("TESTBED_VM_TIMEOUT", "3600")), writable=sorted(writable),
                            stdout=sys.stdout.buffer, stderr=sys.stderr.buffer)
+    _silence_outer_outputs(config)
     return result.returncode
+
+
+def _without(args: list[str], *options: str) -> list[str]:
+    """``args`` without ``--opt VALUE`` / ``--opt=VALUE`` for each option."""
+    kept: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in options:
+            skip = True
+        elif not any(arg.startswith(f"{o}=") for o in options):
+            kept.append(arg)
+    return kept
+
+
+def _silence_outer_outputs(config: pytest.Config) -> None:
+    """The session inside the VM wrote junit.xml and results.json; this one must not overwrite them."""
+    from _pytest.junitxml import xml_key
+
+    xml = config.stash.get(xml_key, None)
+    if xml is not None:
+        config.pluginmanager.unregister(xml)
+        del config.stash[xml_key]
 
