@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 .PHONY: setup demo test test-fast bench lint clean help
 
 help:
-	@echo "make demo    set up, bring up topologies/ward.yaml, show it, ping across it, take it down"
+	@echo "make demo    set up; the ward end to end (shaped links, devices, ledger proofs, offload), table and HTML report"
 	@echo "make test    set up and run the whole suite (root: namespaces are created for real)"
 	@echo "make bench   bring-up/teardown bench (JSON on stdout)"
 	@echo "make lint    ruff over the tree"

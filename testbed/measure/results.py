@@ -8,6 +8,7 @@ rename), so a reader never sees half of it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..topology import Topology
+from ..topology.graph import to_dot
 from .measurement import Measurement
 
 FORMAT = "testbed-results/1"
@@ -79,8 +82,11 @@ class ResultsWriter:
     def path(self) -> Path:
         return self.directory / RESULTS_FILE
 
-    def add_topology(self, name: str, info: dict[str, Any]) -> None:
-        self.topologies[name] = info
+    def add_topology(self, topo: Topology, path: Path, rig: str) -> None:
+        """What results.json says of a topology a test ran on (the report draws its graph)."""
+        self.topologies[topo.name] = {
+            "path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "nodes": len(topo.nodes),
+            "links": len(topo.links), "dot": to_dot(topo), "rig": rig}
 
     def measurement_entry(self, m: Measurement) -> dict[str, Any]:
         """The JSON of ``m``; its samples, if any, go to a series file now."""

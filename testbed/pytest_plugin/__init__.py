@@ -118,7 +118,7 @@ def rig(request: pytest.FixtureRequest) -> Iterator[EmulatedRig]:
     state = request.config.stash[SESSION]
     entry = state.pool.get(Path(spec))
     if state.writer is not None:
-        state.writer.add_topology(entry.topology.name, state.pool.describe(entry))
+        state.writer.add_topology(entry.topology, entry.path, entry.rig.name)
     yield entry.rig
     state.pool.release(Path(spec))
 

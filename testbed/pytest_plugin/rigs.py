@@ -14,7 +14,6 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -23,7 +22,6 @@ from ..backends.emulated import EmulatedRig
 from ..backends.plan import plan_rig, shaped_ends
 from ..errors import RigConflict
 from ..topology import Topology, load_topology
-from ..topology.graph import to_dot
 from ..topology.model import RIG_NAME_MAX
 
 MARK_FILE = "pytest.json"  # in the rig's run directory: which file the rig was made from
@@ -95,11 +93,6 @@ class RigPool:
             self.kept.append(entry)
         else:
             entry.rig.down()
-
-    def describe(self, entry: RigEntry) -> dict[str, Any]:
-        """What results.json says of a topology."""
-        return {"path": str(entry.path), "sha256": sha256_of(entry.path), "nodes": len(entry.topology.nodes),
-                "links": len(entry.topology.links), "dot": to_dot(entry.topology), "rig": entry.rig.name}
 
 
 def resolve_topology(spec: str, config: pytest.Config, base: Path | None = None) -> Path:

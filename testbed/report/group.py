@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from statistics import fmean
 
 from .fmt import relative_error
-from .load import Measurement, Results, TestResult
+from .load import Measurement, Results, TestRecord
 
 SECTIONS = ("latency", "link", "ledger", "integrity", "offload")
 OFFLOAD_STACK = ("upload", "queue", "compute", "download")
@@ -23,7 +23,7 @@ OFFLOAD_TERMS = (*OFFLOAD_STACK, "total", "local")
 class Item:
     """One measurement with the test that took it."""
 
-    test: TestResult
+    test: TestRecord
     m: Measurement
 
 

@@ -100,7 +100,7 @@ class Measurement:
 
 
 @dataclass(frozen=True)
-class TestResult:
+class TestRecord:
     __test__ = False  # not a pytest test class, despite the name
 
     nodeid: str
@@ -121,7 +121,7 @@ class Results:
     host: Host
     command: str
     topologies: dict[str, Topology]
-    tests: list[TestResult]
+    tests: list[TestRecord]
 
 
 def _describe(value: Any) -> str:
@@ -240,11 +240,11 @@ def _topology(name: str, field: _Field) -> Topology:
                     field.key("links").whole(), field.key("dot").text())
 
 
-def _test(field: _Field, topologies: dict[str, Topology], results_dir: Path) -> TestResult:
+def _test(field: _Field, topologies: dict[str, Topology], results_dir: Path) -> TestRecord:
     topology = field.key("topology")
     if topology.opt_text() is not None and topology.value not in topologies:
         raise topology.fail(f"{_describe(topology.value)} is not a key of topologies")
-    return TestResult(
+    return TestRecord(
         nodeid=field.key("nodeid").text(),
         outcome=field.key("outcome").choice(TEST_OUTCOMES),
         marginal=field.key("marginal").flag(),

@@ -11,7 +11,7 @@ from .fmt import limits_text, num, percent
 from .graph import render_dot
 from .group import Item, by_label, link_rows, offload_rows, offload_stacks
 from .html import Cell, Markup, esc, figure, join, outcome, section, table, tag
-from .load import TEST_OUTCOMES, Measurement, Results, TestResult
+from .load import TEST_OUTCOMES, Measurement, Results, TestRecord
 
 T = TypeVar("T")
 
@@ -248,7 +248,7 @@ def other(items: list[Item]) -> Markup | None:
         numeric=(2,))])
 
 
-def _test_outcome(t: TestResult) -> Markup:
+def _test_outcome(t: TestRecord) -> Markup:
     return join([outcome(t.outcome), " ", outcome("marginal")]) if t.marginal else outcome(t.outcome)
 
 
