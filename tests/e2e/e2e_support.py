@@ -86,8 +86,8 @@ def record_device_latency(measurements: Recorder, rig: EmulatedRig, device: str,
     rtt = round_trip_ms(rig, device)
     floor = ROUND_TRIPS_PER_RECORD * rtt
     high = floor + PROCESSING_MS + extra_ms
-    measurements.record(f"path_rtt.{device}", rtt, "ms", section="link", link=f"{device} <-> edge",
-                        direction="round trip", configured=rtt, description="configured round trip device <-> edge")
+    measurements.record(f"path_rtt.{device}", rtt, "ms", section="expectation", device=device,
+                        description="configured round trip device <-> edge: the floor is two of these")
     acks = stats.acks
     measurements.distribution(f"latency.{device}", [(a.ack_ns - a.capture_ns) / 1e6 for a in acks], "ms",
                               times=[a.capture_ns / 1e9 for a in acks], statistic="p50", high=high,
