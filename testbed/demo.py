@@ -191,8 +191,38 @@ def print_summary(rows: list[list[str]], verdicts: list[Verdict], committed: int
 
 
 def offload_verdict(rig: EmulatedRig, rec: Recorder) -> list[str]:
-    """A short offload campaign from the first sensor: local vs edge, measured and predicted."""
-    return []
+    """A short offload campaign from the first sensor: the policy's choice, local vs edge, and the model."""
+    from .backends import state
+    from .offload.campaign import CampaignSpec, run_campaign
+
+    assert rig.topology is not None
+    device = next(name for name, node in rig.topology.nodes.items() if node.role == "sensor")
+    spec = CampaignSpec(device=device, kind="ecg_analyse", size=20.0, count=4, mode="auto")
+    print(f"== offload: {spec.count} ECG analyses ({spec.size:g} s of signal) from {device}, each run on the device "
+          f"and on the edge; the policy decides from the model", flush=True)
+    result = run_campaign(rig, rig.topology, spec, state.rig_dir(rig.name) / "offload")
+    load = result.loads[0]
+    figures = load.figures()
+    lines = [f"== offload ({spec.kind} from {device}, radio {SECOND_PROFILE}): measured vs predicted, ms"]
+    for term, figure in figures.items():
+        measured = figure["measured"]
+        if measured is None:
+            continue
+        name = term.removesuffix("_s")
+        rec.record(f"offload.{name}", measured["mean"] * 1000, "ms", section="offload", term=name, load=0,
+                   profile=SECOND_PROFILE, predicted=round(figure["predicted"] * 1000, 3))
+        lines.append(f"   {name:<9} {measured['mean'] * 1000:>8.1f} {figure['predicted'] * 1000:>9.1f}")
+    both = [r for r in load.records if r.get("local_s") is not None and r.get("edge")]
+    local = sum(r["local_s"] for r in both) / max(1, len(both))
+    edge = sum(r["edge"]["total_s"] for r in both) / max(1, len(both))
+    faster = "local" if local < edge else "edge"
+    chosen = "/".join(sorted({r["where"] for r in load.records}))
+    rec.check("offload.policy_chose_faster", chosen == faster, section="integrity",
+              description=f"policy chose {chosen}; measured faster: {faster}")
+    lines.append(f"   verdict: the policy ran the tasks on the {chosen}; measured, the {faster} was faster "
+                 f"(local {local * 1000:.1f} ms, edge {edge * 1000:.1f} ms)"
+                 + (" (agrees)" if chosen == faster else " (DISAGREES)"))
+    return lines
 
 
 def _needs_vm(topology_path: str) -> bool:

@@ -40,6 +40,7 @@ def limit_node(rig: str, node: str, cpus: float) -> Path:
     root, version = _controller_root()
     path = root / "testbed" / rig / node
     if version == 2:
+        _enable_cpu(root)  # usually on already; a fresh VM's root delegates nothing until asked
         for parent in (root / "testbed", root / "testbed" / rig):
             parent.mkdir(exist_ok=True)
             _enable_cpu(parent)

@@ -70,16 +70,6 @@ def heavy_task() -> dict[str, Any]:
 _names = itertools.count()
 
 
-def enable_cpu_controller() -> None:
-    """Work around testbed/backends/cpu.py enabling ``+cpu`` below the root cgroup but not at it:
-    a VM booted without systemd has an empty root ``subtree_control``, so node quotas fail there."""
-    root = Path("/sys/fs/cgroup")
-    control = root / "cgroup.subtree_control"
-    if control.exists() and "cpu" in (root / "cgroup.controllers").read_text().split() \
-            and "cpu" not in control.read_text().split():
-        control.write_text("+cpu")
-
-
 @pytest.fixture(scope="module")
 def radio() -> Iterator[tuple[EmulatedRig, Topology, Path]]:
     run_dir = Path(tempfile.mkdtemp(prefix="tbn", dir="/dev/shm"))
@@ -87,7 +77,6 @@ def radio() -> Iterator[tuple[EmulatedRig, Topology, Path]]:
     os.environ["TESTBED_RUN_DIR"] = str(run_dir)
     name = f"n{os.getpid() % 100000}x{next(_names)}"
     topo = parse_topology(RADIO.format(name=name, cpu=FAST_CPU), "<radio>")
-    enable_cpu_controller()
     try:
         yield EmulatedRig.up(topo, name), topo, run_dir
     finally:
