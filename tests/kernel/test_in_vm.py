@@ -7,6 +7,7 @@ and runs all of them there with the same pytest, so CI exercises real netem. Ins
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.root, pytest.mark.vm]
 
 
+@pytest.mark.timeout(2700)
 def test_netem_tests_pass_inside_a_vm_with_a_stock_kernel() -> None:
     from testbed.host import kernel_supports_netem
 
@@ -25,9 +27,12 @@ def test_netem_tests_pass_inside_a_vm_with_a_stock_kernel() -> None:
     from testbed.vm import run_in_vm
 
     argv = [sys.executable, "-m", "pytest", "-m", "netem", "-p", "no:cacheprovider", "-q", "-rfE",
-            "--basetemp=/dev/shm/testbed-vm-pytest", "tests"]
+            "--basetemp=/dev/shm/testbed-vm-pytest", "--durations=15", "tests"]
+    results = os.environ.get("TESTBED_E2E_RESULTS")  # CI keeps the e2e figures: results.json + junit.xml
+    if results:
+        argv += ["--results", results]
     result = run_in_vm(argv, cwd=str(REPO), env={"TMPDIR": "/dev/shm", "PYTHONDONTWRITEBYTECODE": "1"},
-                       timeout=1500)
+                       timeout=2400, memory="4G")
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else "(no output)"
     print(f"inside the VM: {summary}")
     assert result.returncode == 0, f"netem tests failed inside the VM ({summary}):\n{result.stdout[-6000:]}\n" \
