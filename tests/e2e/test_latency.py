@@ -9,9 +9,13 @@ fails the low limit; the high limit allows e2e_support.PROCESSING_MS.
 
 from __future__ import annotations
 
-import pytest
-from e2e_support import DEVICES, access_link_of, record_device_latency, stream
+import time
 
+import pytest
+from e2e_support import DEVICES, SIGNALS, access_link_of, record_device_latency, stream
+
+from testbed.agents import Deployment
+from testbed.agents.stats import read_stats
 from testbed.measure import Recorder
 from testbed.shaping.idle import IdlePromotion
 from testbed.shaping.timeline import Timeline
@@ -74,16 +78,20 @@ def test_sparse_nibp_readings_pay_the_rrc_idle_promotion(rig, measurements: Reco
     penalty_ms = 600.0
     watchers = {device: IdlePromotion(rig, access_link_of(rig, device), inactivity_s=1.5,
                                       penalty=Duration(penalty_ms * 1000)) for device in ("nibp", "ecg1")}
-    for watcher in watchers.values():
-        watcher.start()
-    try:
-        run = stream(rig, {"ecg1": "ecg", "nibp": "nibp"}, 14.0, signals={"nibp": {"interval_s": 3}})
-    finally:
-        for watcher in watchers.values():
-            watcher.stop()
+    with Deployment(rig, {"ecg1": "ecg", "nibp": "nibp"}, signals={**SIGNALS, "nibp": {"interval_s": 3}}) as d:
+        for watcher in watchers.values():  # once the devices run: before, every radio is (rightly) idle
+            watcher.start()
+        try:
+            time.sleep(13.0)
+        finally:
+            for watcher in watchers.values():
+                watcher.stop()
+        d.stop_agents()
+        stats = {node: read_stats(s.stats) for node, s in d.sensors.items()}
+    started_ns = min(a.capture_ns for a in stats["nibp"].acks)
+    nibp = [(a.ack_ns - a.capture_ns) / 1e6 for a in stats["nibp"].acks if a.capture_ns > started_ns]
+    ecg = [(a.ack_ns - a.capture_ns) / 1e6 for a in stats["ecg1"].acks]
     assert not any(w.errors for w in watchers.values()), {d: w.errors for d, w in watchers.items()}
-    nibp = [(a.ack_ns - a.capture_ns) / 1e6 for a in run.stats["nibp"].acks]
-    ecg = [(a.ack_ns - a.capture_ns) / 1e6 for a in run.stats["ecg1"].acks]
     measurements.distribution("latency.nibp.sparse", nibp, "ms", statistic="p50", low=penalty_ms, section="latency",
                               device="nibp", profile="ward-5g + RRC idle",
                               description="capture -> ack of readings 3 s apart on a radio released after 1.5 s")
