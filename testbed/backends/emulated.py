@@ -196,10 +196,12 @@ class EmulatedRig:
 
     def intended(self, link: str) -> dict[str, Impairment]:
         """What each direction of ``link`` was last set to (from the rig's state; :meth:`shaping` reads
-        the kernel instead)."""
+        the kernel instead). A rig brought up with ``shaping=False`` sets nothing until told."""
         from ..shaping.changes import impairment_from_dict
 
         entry = self._link_entry(link)
+        if not entry["shaped"]:
+            return {d: Impairment() for d in shaper.DIRECTIONS}
         return {d: impairment_from_dict(entry[d], f"link {link} ({d})") for d in shaper.DIRECTIONS}
 
     def shaping(self, link: str) -> dict[str, Impairment | None]:

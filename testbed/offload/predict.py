@@ -13,12 +13,13 @@ transfer terms use is the configured rate × 1448/1514.
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from devices.mec.model import allen_cunneen_wait_s, compute_s, mmc_wait_s, transfer_s
 
 from ..topology.model import Direction, Impairment, Link, Topology
+from ..topology.paths import hops
 
 TCP_PAYLOAD_SHARE = 1448 / 1514
 
@@ -39,31 +40,14 @@ class PathFigures:
 
 
 def path_links(topo: Topology, src: str, dst: str) -> list[tuple[Link, Direction]]:
-    """The links from ``src`` to ``dst`` (fewest hops, through forwarding nodes) with the direction
-    each is crossed in going from ``src`` to ``dst``."""
+    """The links from ``src`` to ``dst`` with the direction each is crossed in (the rig's routes)."""
     for name in (src, dst):
         if name not in topo.nodes:
             raise KeyError(f"node {name!r}: not in topology {topo.name!r} (nodes: {', '.join(topo.nodes)})")
-    previous: dict[str, tuple[str, Link] | None] = {src: None}
-    todo = deque([src])
-    while todo:
-        node = todo.popleft()
-        if node == dst:
-            break
-        if node != src and not topo.forwards(node):
-            continue
-        for link in topo.links_of(node):
-            if (peer := link.peer_of(node)) not in previous:
-                previous[peer] = (node, link)
-                todo.append(peer)
-    if dst not in previous:
-        raise ValueError(f"path {src} -> {dst}: expected a route in topology {topo.name!r}, found none")
-    hops: list[tuple[Link, Direction]] = []
-    node = dst
-    while (step := previous[node]) is not None:
-        node, link = step
-        hops.append((link, "up" if link.nodes[0] == node else "down"))
-    return list(reversed(hops))
+    try:
+        return hops(topo, src, dst)
+    except LookupError:
+        raise ValueError(f"path {src} -> {dst}: expected a route in topology {topo.name!r}, found none") from None
 
 
 def _delay_s(impairments: list[Impairment]) -> float:
@@ -74,12 +58,18 @@ def _rate_bps(impairments: list[Impairment]) -> float:
     return min((i.rate.bps for i in impairments if i.rate is not None), default=math.inf)
 
 
-def path_figures(topo: Topology, device: str, edge: str) -> PathFigures:
-    hops = path_links(topo, device, edge)
-    up = [topo.impairment(link, direction) for link, direction in hops]
-    down = [topo.impairment(link, "down" if direction == "up" else "up") for link, direction in hops]
+Shaping = Callable[[Link, Direction], Impairment]
+
+
+def path_figures(topo: Topology, device: str, edge: str, shaping: Shaping | None = None) -> PathFigures:
+    """The path as configured: by the topology, or by ``shaping`` (link, direction) -> what the link
+    does now, e.g. a rig's :meth:`~testbed.backends.emulated.EmulatedRig.intended` after a profile change."""
+    of = shaping or topo.impairment
+    path = path_links(topo, device, edge)
+    up = [of(link, direction) for link, direction in path]
+    down = [of(link, "down" if direction == "up" else "up") for link, direction in path]
     nodes = [device]
-    for link, _ in hops:
+    for link, _ in path:
         nodes.append(link.peer_of(nodes[-1]))
     return PathFigures(tuple(nodes), _delay_s(up), _delay_s(down), _rate_bps(up), _rate_bps(down))
 
