@@ -53,6 +53,13 @@ def access_link_of(rig: EmulatedRig, device: str) -> str:
     return next(link.name for link in rig.topology.links if device in link.nodes and link.name)
 
 
+def configured_profile(rig: EmulatedRig, device: str) -> str:
+    """The profile the topology puts on the device's radio leg (the report groups latency by it)."""
+    assert rig.topology is not None
+    names = [link.profile for link, _ in hops(rig.topology, device, "edge") if link.profile]
+    return names[0] if names else "unshaped"
+
+
 def round_trip_ms(rig: EmulatedRig, device: str, edge: str = "edge") -> float:
     return one_way_ms(rig, device, edge) + one_way_ms(rig, edge, device)
 
@@ -89,10 +96,11 @@ def record_device_latency(measurements: Recorder, rig: EmulatedRig, device: str,
     measurements.record(f"path_rtt.{device}", rtt, "ms", section="expectation", device=device,
                         description="configured round trip device <-> edge: the floor is two of these")
     acks = stats.acks
+    profile = {} if "profile" in measurements.defaults else {"profile": configured_profile(rig, device)}
     measurements.distribution(f"latency.{device}", [(a.ack_ns - a.capture_ns) / 1e6 for a in acks], "ms",
                               times=[a.capture_ns / 1e9 for a in acks], statistic="p50", high=high,
                               marginal_high=floor + PROCESSING_MS / 2 + extra_ms, section="latency", device=device,
-                              description="capture -> ack")
+                              description="capture -> ack", **profile)
     measurements.distribution(f"hop.{device}.network_ledger", [(a.ack_ns - a.send_ns) / 1e6 for a in acks], "ms",
                               statistic="p50", low=0.9 * floor - 1.0, high=high, section="hop", device=device,
                               description="send -> ack: two round trips of the configured path and the commit; "
