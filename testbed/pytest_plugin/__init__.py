@@ -24,6 +24,7 @@ import pytest
 from ..backends.emulated import EmulatedRig
 from ..measure.measurement import Recorder
 from ..measure.results import ResultsWriter
+from ..topology import Topology
 from .capabilities import missing, skip_unless_capable
 from .nodes import NodeHandle, register_node_fixtures
 from .options import MARKERS, add_options
@@ -193,10 +194,25 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     funcargs = getattr(item, "funcargs", {})
     current = funcargs.get("rig")
+    state = item.config.stash[SESSION]
     if isinstance(current, EmulatedRig) and current.topology is not None:
-        item.stash[TOPOLOGY] = current.topology.name
-    item.config.stash[SESSION].on_report(item, report)
+        name = _described(state, current, current.topology)
+        if name is not None:
+            item.stash[TOPOLOGY] = name
+    state.on_report(item, report)
     return report
+
+
+def _described(state: TestbedSession, rig: EmulatedRig, topo: Topology) -> str | None:
+    """The topology's name once results.json describes it (a rig from a test's own fixture is
+    described here); None when it cannot be, so no test points at a topology the file lacks."""
+    if state.writer is None or topo.name in state.writer.topologies:
+        return topo.name
+    source = Path(topo.source) if topo.source else None
+    if source is None or not source.is_file():
+        return None
+    state.writer.add_topology(topo, source.resolve(), rig.name)
+    return topo.name
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

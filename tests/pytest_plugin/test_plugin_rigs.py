@@ -187,3 +187,27 @@ def test_profile_marker_shapes_the_access_links_and_restores_them(tester: pytest
     result = tester.runpytest_subprocess("-p", "no:cacheprovider", "-v", "--basetemp=/dev/shm/pt-inner")
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(["*test_profiled?ptchaina-lte-measured? PASSED*"])
+
+
+def test_a_rig_from_the_tests_own_fixture_is_described_in_the_results(tester: pytest.Pytester) -> None:
+    tester.makepyfile("""
+        import pytest
+        from testbed.backends.emulated import EmulatedRig
+        from testbed.topology import load_topology
+
+        @pytest.fixture(scope="module")
+        def rig():
+            made = EmulatedRig.up(load_topology("ptchainb.yaml"), "own-rig")
+            yield made
+            made.down()
+
+        def test_own(rig, measurements):
+            measurements.record("x", 1, "ms")
+    """)
+    result = tester.runpytest_subprocess("-p", "no:cacheprovider", "--results", "out")
+    result.assert_outcomes(passed=1)
+    doc = json.loads((tester.path / "out" / "results.json").read_text())
+    assert doc["tests"][0]["topology"] == "ptchainb" and doc["topologies"]["ptchainb"]["rig"] == "own-rig"
+    from testbed.report import write_report
+
+    assert write_report(tester.path / "out").exists()
