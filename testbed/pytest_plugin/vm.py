@@ -22,8 +22,8 @@ IN_VM = "TESTBED_IN_VM"
 
 
 def needs_netem(item: pytest.Item) -> bool:
-    if item.get_closest_marker("netem") is not None:
-        return True
+    if item.get_closest_marker("netem") is not None or item.get_closest_marker("profile") is not None:
+        return True  # a profile marker shapes links with netem, whatever the topology file says
     if any("netem" in m.args for m in item.iter_markers("needs")):
         return True
     callspec = getattr(item, "callspec", None)
