@@ -8,6 +8,10 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+# imported here, not inside a test: pytester restores sys.modules after each test, and numpy
+# (under matplotlib) cannot be initialised twice in one process
+from testbed.report import write_report
+
 pytest_plugins = ["pytester"]
 
 MEASURING = """
@@ -96,8 +100,6 @@ def test_junit_xml_carries_the_figures_as_properties(run: pytest.RunResult, pyte
 
 
 def test_the_report_renders_what_the_plugin_wrote(run: pytest.RunResult, pytester: pytest.Pytester) -> None:
-    from testbed.report import write_report
-
     page = write_report(pytester.path / "out").read_text()
     assert "latency.ecg1" in page and "test_broken" in page
 

@@ -11,6 +11,10 @@ import pytest
 
 from testbed.backends.netns import list_netns
 
+# imported here, not inside a test: pytester restores sys.modules after each test, and numpy
+# (under matplotlib) cannot be initialised twice in one process
+from testbed.report import write_report
+
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.root
 
@@ -208,6 +212,4 @@ def test_a_rig_from_the_tests_own_fixture_is_described_in_the_results(tester: py
     result.assert_outcomes(passed=1)
     doc = json.loads((tester.path / "out" / "results.json").read_text())
     assert doc["tests"][0]["topology"] == "ptchainb" and doc["topologies"]["ptchainb"]["rig"] == "own-rig"
-    from testbed.report import write_report
-
     assert write_report(tester.path / "out").exists()
