@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .agents import Deployment
 from .agents.integrity import CheckpointSampler, Verdict, all_checks, log_of, stats_of
+from .agents.sensors import LIGHT_SIGNALS
 from .agents.stats import AgentStats, percentile
 from .backends.emulated import EmulatedRig
 from .errors import TestbedError
@@ -29,13 +30,12 @@ from .measure import Recorder
 from .measure.results import ResultEntry, ResultsWriter
 from .topology import Topology, load_topology
 from .topology.access import access_links, profile_directions
-from .topology.paths import hops
+from .topology.paths import hops, one_way_delay_us
 
 RTT = re.compile(r"rtt min/avg/max/mdev = ([\d.]+)/([\d.]+)/([\d.]+)")
 SECOND_PROFILE = "lte-measured"
 CLEAR_MARGIN = 1.2  # the offload verdict is judged only when one side is at least 20 % faster
 KINDS = ("ecg", "spo2", "nibp", "infusion")
-SIGNALS = {"ecg": {"rate_hz": 250, "frame_ms": 200, "leads": ["II"]}}
 
 
 @dataclass
@@ -52,13 +52,10 @@ def device_kinds(topo: Topology) -> dict[str, str]:
 
 
 def configured_rtt_ms(rig: EmulatedRig, src: str, dst: str) -> float:
-    """The delays the rig's links are set to along the hop path, both directions (no jitter)."""
+    """The delays the rig's links are set to along the path, both ways (no jitter)."""
     assert rig.topology is not None
-    total_us = 0.0
-    for link, _ in hops(rig.topology, src, dst):
-        wanted = rig.intended(link.name) if link.name else {}
-        total_us += sum(imp.delay.us for imp in wanted.values() if imp.delay)
-    return total_us / 1000
+    return (one_way_delay_us(rig.topology, src, dst, rig.impairment)
+            + one_way_delay_us(rig.topology, dst, src, rig.impairment)) / 1000
 
 
 def ping_table(rig: EmulatedRig, rec: Recorder, count: int) -> int:
@@ -97,7 +94,7 @@ def stream(rig: EmulatedRig, kinds: Mapping[str, str], seconds: float) -> tuple[
     assert rig.topology is not None
     links = access_links(rig.topology)
     first = rig.topology.links[[lk.name for lk in rig.topology.links].index(links[0])].profile or "as configured"
-    with Deployment(rig, dict(kinds), signals=SIGNALS) as d:
+    with Deployment(rig, dict(kinds), signals=LIGHT_SIGNALS) as d:
         log = log_of(d)
         sampler = CheckpointSampler(log, period=1.0).start()
         try:

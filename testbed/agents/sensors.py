@@ -24,6 +24,9 @@ SIGNALS: dict[str, dict[str, Any]] = {
     "nibp": {"interval_s": 1},
     "infusion": {"status_s": 1},
 }
+# Lighter still, for the end-to-end suites and the demo: they run in the netem VM, whose CPU is
+# emulated, and measure the network and the ledger, not a saturated host (whole samples per frame).
+LIGHT_SIGNALS: dict[str, dict[str, Any]] = {"ecg": {"rate_hz": 250, "frame_ms": 200, "leads": ["II"]}}
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import HostUnsuitable, RigConflict, RigNotFound, TestbedError
 from ..shaping import shaper
-from ..topology import Impairment, Topology
+from ..topology import Impairment, Link, Topology
 from ..topology.model import Direction
 from ..topology.routing import DEFAULT
 from . import cpu
@@ -203,6 +203,11 @@ class EmulatedRig:
         if not entry["shaped"]:
             return {d: Impairment() for d in shaper.DIRECTIONS}
         return {d: impairment_from_dict(entry[d], f"link {link} ({d})") for d in shaper.DIRECTIONS}
+
+    def impairment(self, link: Link, direction: Direction) -> Impairment:
+        """:meth:`intended` for one direction, shaped like ``Topology.impairment`` so either can be
+        handed to code that walks a path (testbed.topology.paths)."""
+        return self.intended(link.name)[direction] if link.name else Impairment()
 
     def shaping(self, link: str) -> dict[str, Impairment | None]:
         """What the kernel does to each direction of ``link`` now (read back, not remembered)."""

@@ -28,7 +28,7 @@ from devices.mec.summary import summarise
 from ..agents import process
 from ..agents.process import PYTHON, Target
 from ..backends.emulated import EmulatedRig
-from ..topology.model import Impairment, Topology
+from ..topology.model import Topology
 from .predict import PathFigures, TermPrediction, path_figures, predict_terms
 
 PORT = 8480
@@ -153,8 +153,7 @@ def run_campaign(rig: EmulatedRig, topo: Topology, spec: CampaignSpec, home: Pat
     unloaded (one process less), a separate probe otherwise (λ needs E[S] before the load starts).
     """
     home.mkdir(parents=True, exist_ok=True)
-    path = path_figures(topo, spec.device, spec.edge,
-                        lambda link, direction: rig.intended(link.name)[direction] if link.name else Impairment())
+    path = path_figures(topo, spec.device, spec.edge, rig.impairment)
     for node in (spec.device, spec.edge):
         warm_flows(rig, node)
     own = worker is None

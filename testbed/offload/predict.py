@@ -13,13 +13,12 @@ transfer terms use is the configured rate × 1448/1514.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from devices.mec.model import allen_cunneen_wait_s, compute_s, mmc_wait_s, transfer_s
 
 from ..topology.model import Direction, Impairment, Link, Topology
-from ..topology.paths import hops
+from ..topology.paths import Shaping, hops
 
 TCP_PAYLOAD_SHARE = 1448 / 1514
 
@@ -58,12 +57,9 @@ def _rate_bps(impairments: list[Impairment]) -> float:
     return min((i.rate.bps for i in impairments if i.rate is not None), default=math.inf)
 
 
-Shaping = Callable[[Link, Direction], Impairment]
-
-
 def path_figures(topo: Topology, device: str, edge: str, shaping: Shaping | None = None) -> PathFigures:
     """The path as configured: by the topology, or by ``shaping`` (link, direction) -> what the link
-    does now, e.g. a rig's :meth:`~testbed.backends.emulated.EmulatedRig.intended` after a profile change."""
+    does now, e.g. a rig's :meth:`~testbed.backends.emulated.EmulatedRig.impairment` after a profile change."""
     of = shaping or topo.impairment
     path = path_links(topo, device, edge)
     up = [of(link, direction) for link, direction in path]

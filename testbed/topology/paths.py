@@ -9,8 +9,12 @@ shortest by hop count, ties by file order, never through a node that does not fo
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
-from .model import Direction, Link, Topology
+from .model import Direction, Impairment, Link, Topology
+
+#: what a link does in one direction: Topology.impairment (as configured) or EmulatedRig.impairment (as set now)
+Shaping = Callable[[Link, Direction], Impairment]
 
 
 def hops(topo: Topology, src: str, dst: str) -> list[tuple[Link, Direction]]:
@@ -35,3 +39,9 @@ def hops(topo: Topology, src: str, dst: str) -> list[tuple[Link, Direction]]:
         path.append((link, "up" if link.nodes[0] == before else "down"))
         node = before
     return list(reversed(path))
+
+
+def one_way_delay_us(topo: Topology, src: str, dst: str, shaping: Shaping | None = None) -> float:
+    """The delay configured from ``src`` to ``dst`` along the path (no jitter), per ``shaping``."""
+    of = shaping or topo.impairment
+    return sum(imp.delay.us for imp in (of(link, d) for link, d in hops(topo, src, dst)) if imp.delay)

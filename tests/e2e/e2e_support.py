@@ -13,10 +13,11 @@ from typing import Any
 from testbed.agents import Deployment
 from testbed.agents.ledger import LedgerEntry
 from testbed.agents.process import PYTHON
+from testbed.agents.sensors import LIGHT_SIGNALS
 from testbed.agents.stats import AgentStats, figures, read_stats
 from testbed.backends.emulated import EmulatedRig
 from testbed.measure import Recorder
-from testbed.topology.paths import hops
+from testbed.topology.paths import hops, one_way_delay_us
 
 # Device kinds per shipped topology: the sensor nodes and the agent each runs.
 DEVICES: dict[str, dict[str, str]] = {
@@ -25,9 +26,7 @@ DEVICES: dict[str, dict[str, str]] = {
     "surgery": {"robot": "ecg"},  # the robot's joint-state stream, carried by an ECG-rate agent
     "ultrasound": {"probe": "ecg"},
 }
-# Rates that leave the two shared cores (and the VM's emulated CPU) headroom: the suites
-# measure the network and the ledger, not a saturated host.
-SIGNALS: dict[str, dict[str, Any]] = {"ecg": {"rate_hz": 250, "frame_ms": 200, "leads": ["II"]}}
+SIGNALS = LIGHT_SIGNALS  # headroom for the VM's emulated CPU
 
 # Device-side and ledger-side processing allowed on top of the configured path (signing,
 # encryption, the durable queue, the ledger's group commit). Under the VM's TCG emulation
@@ -41,11 +40,7 @@ ROUND_TRIPS_PER_RECORD = 2  # the payload PUT, then the envelope POST, on one ke
 def one_way_ms(rig: EmulatedRig, src: str, dst: str) -> float:
     """Configured delay from ``src`` to ``dst`` along the rig's path, as the links are shaped now."""
     assert rig.topology is not None
-    total = 0.0
-    for link, direction in hops(rig.topology, src, dst):
-        delay = rig.intended(link.name)[direction].delay if link.name else None
-        total += delay.us / 1000 if delay else 0.0
-    return total
+    return one_way_delay_us(rig.topology, src, dst, rig.impairment) / 1000
 
 
 def access_link_of(rig: EmulatedRig, device: str) -> str:
