@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 from jsonschema import Draft202012Validator
+from ledger_support import serve_on_loopback
 
 from devices.edge.ledger.admin import MAX_SKEW_NS, AdminClient, admin_headers
 from devices.edge.ledger.node import Accepted, LedgerNode
@@ -45,15 +46,8 @@ class Running:
 
 
 def _serve(tmp: Path) -> Running:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devices.edge.ledger", "serve", "--listen", "127.0.0.1:0", "--data", str(tmp / "data"),
-         "--key", str(tmp / "node.key"), "--devices", str(tmp / "devices.json"),
-         "--admin-key", str(tmp / "admin.vkey")],
-        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert line.startswith("listening on http://127.0.0.1:"), line
-    return Running(process, line.split()[2])
+    process, url = serve_on_loopback(tmp, "--admin-key", str(tmp / "admin.vkey"))
+    return Running(process, url)
 
 
 @pytest.fixture()

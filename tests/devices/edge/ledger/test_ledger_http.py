@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from ledger_support import serve_on_loopback
 
 from devices.wire import (
     Checkpoint,
@@ -98,14 +99,8 @@ def setup(tmp_path: Path) -> Iterator[tuple[Path, Ed25519Verifier]]:
 
 
 def _start(tmp: Path, verifier: Ed25519Verifier) -> Node:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devices.edge.ledger", "serve", "--listen", "127.0.0.1:0", "--data", str(tmp / "data"),
-         "--key", str(tmp / "node.key"), "--devices", str(tmp / "devices.json")],
-        cwd=REPO, env=ENV, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert line.startswith("listening on http://127.0.0.1:"), line
-    return Node(line.split()[2], process, verifier)
+    process, url = serve_on_loopback(tmp)
+    return Node(url, process, verifier)
 
 
 def _record(key: PrivateKey, device: str, seq: int, payload: bytes = b"ciphertext") -> bytes:

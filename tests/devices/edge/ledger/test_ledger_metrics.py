@@ -5,13 +5,12 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
+
+from ledger_support import port_of, serve_on_loopback
 
 from devices.wire import Ed25519Signer, PrivateKey, RecordEnvelope, payload_digest
 
@@ -54,13 +53,9 @@ def test_metrics_count_records_commits_and_latency(tmp_path: Path) -> None:
     (tmp_path / "node.key").write_text(signer.skey() + "\n")
     (tmp_path / "devices.json").write_text(json.dumps(
         {"devices": {"dev-1": base64.b64encode(DEVICE.public_key.raw).decode()}}))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devices.edge.ledger", "serve", "--listen", "127.0.0.1:0", "--data",
-         str(tmp_path / "data"), "--key", str(tmp_path / "node.key"), "--devices", str(tmp_path / "devices.json")],
-        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, text=True)
+    process, url = serve_on_loopback(tmp_path)
     try:
-        assert process.stdout is not None
-        port = int(process.stdout.readline().split()[2].rsplit(":", 1)[1])
+        port = port_of(url)
         before = _metrics(port)
         assert before["ledger_records_accepted_total"] == 0 and before["ledger_tree_size"] == 0
         assert before["ledger_block_height"] == -1

@@ -7,10 +7,7 @@ import base64
 import hashlib
 import http.client
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from jsonschema import Draft202012Validator
+from ledger_support import port_of, serve_on_loopback
 
 from devices.edge.ledger.service import ROUTES
 from devices.wire import Ed25519Signer, PrivateKey, RecordEnvelope, payload_digest
@@ -51,14 +49,8 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
     (tmp / "node.key").write_text(signer.skey() + "\n")
     (tmp / "devices.json").write_text(json.dumps(
         {"devices": {"monitor-1": base64.b64encode(DEVICE.public_key.raw).decode()}}))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devices.edge.ledger", "serve", "--listen", "127.0.0.1:0", "--data", str(tmp / "data"),
-         "--key", str(tmp / "node.key"), "--devices", str(tmp / "devices.json")],
-        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert line.startswith("listening on http://127.0.0.1:"), line
-    yield Client(int(line.split()[2].rsplit(":", 1)[1]))
+    process, url = serve_on_loopback(tmp)
+    yield Client(port_of(url))
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=10) == 0
 

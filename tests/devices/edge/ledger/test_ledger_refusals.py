@@ -8,15 +8,13 @@ import base64
 import hashlib
 import http.client
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ledger_support import port_of, serve_on_loopback
 
 from devices.wire import Ed25519Signer, PrivateKey, RecordEnvelope, payload_digest
 
@@ -67,14 +65,8 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     signer = Ed25519Signer("ledger.refusal-test.example/log", PrivateKey(b"\x80" * 32))
     (tmp / "node.key").write_text(signer.skey() + "\n")
     (tmp / "devices.json").write_text(json.dumps({"devices": {"monitor-1": _b64(MONITOR.public_key.raw)}}))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devices.edge.ledger", "serve", "--listen", "127.0.0.1:0", "--data", str(tmp / "data"),
-         "--key", str(tmp / "node.key"), "--devices", str(tmp / "devices.json")],
-        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert line.startswith("listening on http://127.0.0.1:"), line
-    started = Node(int(line.split()[2].rsplit(":", 1)[1]), tmp / "data")
+    process, url = serve_on_loopback(tmp)
+    started = Node(port_of(url), tmp / "data")
     assert started.post({"records": [_b64(_wire(seq)) for seq in (1, 2, 5)]})[0] == 201
     yield started
     process.send_signal(signal.SIGTERM)
