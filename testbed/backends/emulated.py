@@ -320,7 +320,7 @@ def _build(plan: RigPlan, run_id: str, journal: st.Journal) -> dict[str, int]:
         veths: dict[str, RtnlBatch] = {}
         for v in plan.veths:
             batch = veths.setdefault(v.a, RtnlBatch(sockets[v.a], f"link {v.link}: "))
-            batch.add_veth(v.a_ifname, v.a_index, v.b_ifname, v.b_index, fds[v.b], v.mtu)
+            batch.add_veth(v.a_ifname, v.a_index, v.b_ifname, v.b_index, fds[v.b], v.mtu, (v.a_mac, v.b_mac))
         for batch in veths.values():
             batch.commit()
         for ns in plan.namespaces:
@@ -328,6 +328,7 @@ def _build(plan: RigPlan, run_id: str, journal: st.Journal) -> dict[str, int]:
             for iface in ns.interfaces:
                 batch.add_address(iface.index, iface.name, iface.address)
                 batch.set_link(iface.index, iface.name, up=True, alias=link_tag(plan.rig, iface.link, run_id))
+                batch.add_neighbour(iface.index, iface.name, iface.peer, iface.peer_mac)
             for route in ns.routes:
                 batch.add_route(route.dst, route.gateway, ns.interface(route.dev).index, route.dev)
             batch.commit()
@@ -384,7 +385,8 @@ def _state_of(plan: RigPlan, run_id: str, inodes: dict[str, int], shaping: bool)
             "serial": topo.nodes[ns.node].serial,
             "cpu": topo.nodes[ns.node].cpu,
             "addresses": [str(i.address) for i in ns.interfaces],
-            "interfaces": [{"name": i.name, "address": str(i.address), "link": i.link} for i in ns.interfaces],
+            "interfaces": [{"name": i.name, "address": str(i.address), "link": i.link, "mac": i.mac,
+                            "peer": str(i.peer), "peer_mac": i.peer_mac} for i in ns.interfaces],
             "routes": [{"dst": "default" if r.dst == DEFAULT else str(r.dst), "via": str(r.gateway), "dev": r.dev}
                        for r in ns.routes],
         })

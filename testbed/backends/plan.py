@@ -1,13 +1,14 @@
 """What an emulated rig is made of in the kernel, computed from a topology before touching it.
 
 The plan is plain data: namespace names, veth pairs with the interface index each end will
-have, addresses, routes and forwarding. The emulated backend applies it over netlink;
+have, addresses, routes, forwarding and the neighbour entries. The emulated backend applies it over netlink;
 :func:`ip_batch` renders the very same plan as ``ip -batch`` input, which is both the
 ``testbed up --dry-run`` output and the floor the bring-up bench compares against.
 """
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from dataclasses import dataclass, field
 
@@ -52,12 +53,26 @@ def parse_tag(alias: str | None) -> tuple[str, str, str] | None:
     return (parts[0], parts[1], parts[2]) if len(parts) == 3 else None
 
 
+def link_mac(rig: str, link: str, side: int) -> str:
+    """A locally administered unicast MAC for one end of a link, stable for the rig and link.
+
+    Fixed addresses let both ends carry a permanent neighbour entry for each other from the
+    start: a 5G bearer has no ARP, and a shaped link must not add a resolution round trip to
+    the first packet nor let packets queued during one overtake later ones.
+    """
+    digest = hashlib.sha256(f"{rig}/{link}/{side}".encode()).digest()
+    return ":".join(f"{b:02x}" for b in (0x02, *digest[:4], side))
+
+
 @dataclass(frozen=True)
 class InterfacePlan:
     name: str
     index: int
     address: ipaddress.IPv4Interface
     link: str
+    mac: str
+    peer: ipaddress.IPv4Address  # the other end's address and MAC: a permanent neighbour
+    peer_mac: str
 
 
 @dataclass(frozen=True)
@@ -83,6 +98,8 @@ class VethPlan:
     a_index: int
     b_index: int
     mtu: int | None
+    a_mac: str
+    b_mac: str
 
 
 @dataclass(frozen=True)
@@ -105,16 +122,18 @@ def plan_rig(topo: Topology, rig: str | None = None) -> RigPlan:
     veths = []
     for link in topo.links:
         assert link.addresses is not None and link.name is not None
-        indices = []
-        for end, address in zip(link.endpoints, link.addresses, strict=True):
+        indices, macs = [], [link_mac(rig, link.name, side) for side in (0, 1)]
+        for side, (end, address) in enumerate(zip(link.endpoints, link.addresses, strict=True)):
             index = next_index[end.node]
             next_index[end.node] += 1
             assert end.interface is not None
-            interfaces[end.node].append(InterfacePlan(end.interface, index, address, link.name))
+            interfaces[end.node].append(InterfacePlan(end.interface, index, address, link.name, macs[side],
+                                                      link.addresses[1 - side].ip, macs[1 - side]))
             indices.append(index)
         (a, b), (ea, eb) = link.nodes, link.endpoints
         assert ea.interface is not None and eb.interface is not None
-        veths.append(VethPlan(link.name, a, b, ea.interface, eb.interface, indices[0], indices[1], link.mtu))
+        veths.append(VethPlan(link.name, a, b, ea.interface, eb.interface, indices[0], indices[1], link.mtu,
+                              macs[0], macs[1]))
     namespaces = tuple(
         NamespacePlan(
             node=name,
@@ -139,10 +158,9 @@ def ip_batch(plan: RigPlan, run_id: str = "dry-run") -> tuple[list[str], dict[st
     by_node = {ns.node: ns for ns in plan.namespaces}
     for v in plan.veths:
         mtu = f" mtu {v.mtu}" if v.mtu else ""
-        peer_mtu = f" mtu {v.mtu}" if v.mtu else ""
         host.append(
-            f"link add name {v.a_ifname} index {v.a_index}{mtu} netns {by_node[v.a].netns} type veth "
-            f"peer name {v.b_ifname} index {v.b_index}{peer_mtu} netns {by_node[v.b].netns}"
+            f"link add name {v.a_ifname} index {v.a_index} address {v.a_mac}{mtu} netns {by_node[v.a].netns} "
+            f"type veth peer name {v.b_ifname} index {v.b_index} address {v.b_mac}{mtu} netns {by_node[v.b].netns}"
         )
     per_ns: dict[str, list[str]] = {}
     for ns in plan.namespaces:
@@ -150,6 +168,7 @@ def ip_batch(plan: RigPlan, run_id: str = "dry-run") -> tuple[list[str], dict[st
         for iface in ns.interfaces:
             lines.append(f"address add {iface.address} dev {iface.name}")
             lines.append(f"link set dev {iface.name} up alias {link_tag(plan.rig, iface.link, run_id)}")
+            lines.append(f"neigh add {iface.peer} lladdr {iface.peer_mac} dev {iface.name} nud permanent")
         for route in ns.routes:
             dst = "default" if route.dst == DEFAULT else str(route.dst)
             lines.append(f"route add {dst} via {route.gateway} dev {route.dev}")

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyroute2.netlink import NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST
-from pyroute2.netlink.rtnl import RTM_GETLINK, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWROUTE
+from pyroute2.netlink.rtnl import RTM_GETLINK, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE
 from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
 from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+from pyroute2.netlink.rtnl.ndmsg import ndmsg
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
 SOL_NETLINK = 270
@@ -33,6 +34,7 @@ IFF_UP = 1
 RT_TABLE_MAIN = 254
 RTPROT_STATIC = 4
 RTN_UNICAST = 1
+NUD_PERMANENT = 0x80
 CHUNK = 200  # messages per datagram: acks for a chunk fit the default receive buffer
 
 
@@ -87,9 +89,12 @@ class RtnlBatch:
         self._messages.append((bytes(msg.data), what))
 
     def add_veth(self, ifname: str, index: int, peer: str, peer_index: int, peer_netns_fd: int,
-                 mtu: int | None = None) -> None:
+                 mtu: int | None = None, macs: tuple[str, str] | None = None) -> None:
         peer_msg: dict = {"index": peer_index, "attrs": [("IFLA_IFNAME", peer), ("IFLA_NET_NS_FD", peer_netns_fd)]}
         attrs: list = [("IFLA_IFNAME", ifname)]
+        if macs:
+            attrs.append(("IFLA_ADDRESS", macs[0]))
+            peer_msg["attrs"].append(("IFLA_ADDRESS", macs[1]))
         if mtu:
             attrs.append(("IFLA_MTU", mtu))
             peer_msg["attrs"].append(("IFLA_MTU", mtu))
@@ -132,6 +137,14 @@ class RtnlBatch:
         if dst.prefixlen:
             msg["attrs"].insert(0, ("RTA_DST", str(dst.network_address)))
         self._add(msg, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, f"add route {dst} via {gateway} dev {name}")
+
+    def add_neighbour(self, index: int, name: str, address: ipaddress.IPv4Address, mac: str) -> None:
+        msg = ndmsg()
+        msg["family"] = socket.AF_INET
+        msg["ifindex"] = index
+        msg["state"] = NUD_PERMANENT
+        msg["attrs"] = [("NDA_DST", str(address)), ("NDA_LLADDR", mac)]
+        self._add(msg, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_EXCL, f"add neighbour {address} lladdr {mac} on {name}")
 
     def commit(self) -> None:
         """Send everything queued; raise :class:`NetlinkBatchError` naming each rejected request."""

@@ -94,6 +94,10 @@ def test_ecg_link_outage_delays_records_but_loses_none(rig: EmulatedRig) -> None
     for node in ("spo2", "nibp"):  # the other devices' links stayed up
         assert result[node].lost == 0 and result[node].in_order, result[node]
         assert held_by_ledger(entries, node) == list(range(1, result[node].acked + 1))
+    # going down flushed the permanent neighbour entry too; coming back up restored it
+    iface = next(i for i in rig.node("ecg1")["interfaces"] if i["name"] == "gnb")
+    shown = json.loads(rig.run("ecg1", ["ip", "-j", "neigh", "show", "dev", "gnb"], check=True).stdout)
+    assert [(n["dst"], n["lladdr"], n["state"]) for n in shown] == [(iface["peer"], iface["peer_mac"], ["PERMANENT"])]
 
 
 def test_figures_from_a_stats_file(tmp_path: Path) -> None:

@@ -109,6 +109,27 @@ def test_each_node_has_exactly_the_planned_addresses_and_routes(rigs) -> None:
             (r["dst"], r["via"], r["dev"]) for r in node["routes"])
 
 
+def test_every_end_holds_its_peer_as_a_permanent_neighbour_with_the_peer_s_mac(rigs) -> None:
+    rig = rigs(CHAIN)
+    macs = {}
+    for node in rig.state["nodes"]:
+        for link in json.loads(rig.run(node["name"], ["ip", "-j", "link", "show"], check=True).stdout):
+            macs[(node["name"], link["ifname"])] = link["address"]
+    for node in rig.state["nodes"]:
+        shown = json.loads(rig.run(node["name"], ["ip", "-j", "-4", "neigh", "show"], check=True).stdout)
+        held = {(n["dst"], n["dev"], n["lladdr"]) for n in shown if "PERMANENT" in n["state"]}
+        for iface in node["interfaces"]:
+            assert macs[(node["name"], iface["name"])] == iface["mac"]
+            peer_node = next(n for n in rig.state["nodes"] if any(
+                i["address"].split("/")[0] == iface["peer"] for i in n["interfaces"]))
+            peer_iface = next(i for i in peer_node["interfaces"] if i["address"].split("/")[0] == iface["peer"])
+            assert macs[(peer_node["name"], peer_iface["name"])] == iface["peer_mac"]
+            assert (iface["peer"], iface["name"], iface["peer_mac"]) in held, (node["name"], shown)
+    # so the very first packet across the rig needs no address resolution
+    first = ping(rig, "ue", "10.99.0.2")
+    assert first.returncode == 0, first.stdout
+
+
 def test_forwarding_false_really_cuts_the_path(rigs) -> None:
     rig = rigs(CHAIN.replace("upf: {role: router}", "upf: {role: router, forwarding: false}"))
     assert ping(rig, "ue", "10.99.0.2").returncode != 0

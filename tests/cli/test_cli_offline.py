@@ -310,6 +310,15 @@ def test_up_dry_run_prints_the_plan_and_creates_no_namespace(cli: Cli) -> None:
     assert "address add 10.99.0.1/30 dev wan" in sections[f"tb-{rig}-edge"]
     assert "address add 10.99.0.2/30 dev edge" in sections[f"tb-{rig}-cloud"]
     assert "route add default via 10.99.0.1 dev edge" in sections[f"tb-{rig}-cloud"]
+    # every end knows its peer's MAC from the start (no ARP round trip over a shaped link)
+    macs = [mac for line in veths for mac in re.findall(r"name \S+ index \d+ address (\S+)", line)]
+    assert len(set(macs)) == len(macs) == 2 * len(veths)
+    neighbours = [line for lines in sections.values() for line in lines if line.startswith("neigh add ")]
+    assert len(neighbours) == 2 * len(topo["links"])
+    assert all(line.endswith(" nud permanent") for line in neighbours)
+    cloud_end = re.search(r"peer name edge index \d+ address (\S+) netns tb-\S+-cloud", "\n".join(veths))
+    assert cloud_end
+    assert f"neigh add 10.99.0.2 lladdr {cloud_end[1]} dev wan nud permanent" in sections[f"tb-{rig}-edge"]
     for node, spec in topo["nodes"].items():
         if spec["role"] == "sensor":
             assert any(line.startswith("route add default via ") for line in sections[f"tb-{rig}-{node}"]), node

@@ -150,14 +150,18 @@ def inversions(rig: EmulatedRig) -> int:
 
 def test_jitter_does_not_reorder_packets_unless_asked(rig_with) -> None:
     rig = rig_with(up="delay: 10ms, jitter: 5ms")
-    assert inversions(rig) == 0
+    kept = inversions(rig)
     # The same jitter as netem does it by default (no rate): packets overtake each other.
     # (A fresh qdisc: a `change` would keep the order-keeping rate, which netem never resets.)
     netns = rig.node("ue")["namespace"]
     subprocess.run(["tc", "-n", netns, "qdisc", "del", "dev", "edge", "root"], check=True)
     subprocess.run(["tc", "-n", netns, "qdisc", "add", "dev", "edge", "root", "netem", "delay", "10ms", "5ms"],
                    check=True)
-    assert inversions(rig) > 0
+    raw = inversions(rig)
+    # netem releases the order-kept packets in order; on a multi-core machine the receiving side
+    # can still, rarely, swap two that were handed to different CPUs' backlogs (seen once in 300
+    # in a CI run), while raw netem swaps about four in ten (adjacent delays 1 ms apart, sd 7 ms).
+    assert kept <= 2 and raw >= 60, f"{kept} inversions kept in order, {raw} with raw netem"
 
 
 def test_live_changes_merge_and_are_read_back(rig_with) -> None:
