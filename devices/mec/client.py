@@ -5,8 +5,8 @@ with ``time.time_ns``; the device stamps send start and response-fully-read the 
 on one host (an emulated rig's namespaces share the clock) or on NTP/PTP-synced boxes the
 completion time splits into the reference's terms (docs/reference/offload-model.md §2.1)::
 
-    upload   = received − sent      (request transfer + one-way delay + server parse)
-    queue    = started − received   (waiting for a worker process)
+    upload   = received − sent      (request transfer + one-way delay, up to the body's last byte)
+    queue    = started − received   (parsing, then waiting for a worker process)
     compute  = finished − started
     download = done − finished      (result transfer + one-way delay)
     total    = done − sent          (exactly the sum of the four)

@@ -523,4 +523,6 @@ def clean(rig: str | None = None, dry_run: bool = False) -> CleanReport:
                 remove_netns(name)
             cpu.remove_rig(entry.rig)
         report.removed.append(entry)
+    if not dry_run:
+        st.drop_stale_locks(rig)
     return report

@@ -54,18 +54,47 @@ def known_rigs() -> list[str]:
 
 @contextmanager
 def rig_lock(rig: str, wait: bool = False) -> Iterator[None]:
-    """Hold the rig's lock; another command changing the same rig fails fast (or waits)."""
+    """Hold the rig's lock; another command changing the same rig fails fast (or waits).
+
+    The lock file is removed, still held, once the rig is gone; whoever was waiting on that file
+    then finds it is no longer the one at the path and locks the new one instead.
+    """
     rigs_dir().mkdir(parents=True, exist_ok=True)
-    with open(rigs_dir() / f"{rig}.lock", "a+") as handle:
+    path = rigs_dir() / f"{rig}.lock"
+    while True:
+        handle = open(path, "a+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
+            handle.close()
             raise RigConflict(f"rig {rig!r} is being changed by another testbed command; "
                               "try again when it ends") from None
         try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            current = os.stat(path).st_ino
+        except FileNotFoundError:
+            current = None
+        if current == os.fstat(handle.fileno()).st_ino:
+            break
+        handle.close()  # removed (or replaced) while we waited for it
+    try:
+        yield
+    finally:
+        if not rig_dir(rig).exists():
+            path.unlink(missing_ok=True)
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def drop_stale_locks(rig: str | None = None) -> None:
+    """Remove the lock files of rigs that are gone (older versions left them behind)."""
+    for path in rigs_dir().glob(f"{rig or '*'}.lock"):
+        name = path.name.removesuffix(".lock")
+        if not rig_dir(name).exists():
+            try:
+                with rig_lock(name):
+                    pass
+            except RigConflict:
+                pass  # being changed right now: its holder removes it if the rig goes
 
 
 @dataclass
@@ -135,7 +164,7 @@ def read_state(rig: str) -> dict[str, Any] | None:
 
 
 def forget_rig(rig: str) -> None:
-    """Drop the rig's journal and state. The lock file stays: unlinking a held flock races."""
+    """Drop the rig's journal and state (the lock file goes when its holder lets go)."""
     shutil.rmtree(rig_dir(rig), ignore_errors=True)
 
 

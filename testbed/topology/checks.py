@@ -112,6 +112,10 @@ def impairment_rules(imp: Impairment) -> list[tuple[Path, str]]:
     found: list[tuple[Path, str]] = [((field,), f"{field} needs {required}")
                                      for field, value, required, present in needs
                                      if value is not None and present is None]
+    if imp.jitter is not None and imp.jitter.us == 0:
+        found.append((("jitter",), "a jitter of 0 is no jitter: leave jitter out"))
+    elif imp.jitter is not None and imp.delay is not None and imp.delay.us == 0:
+        found.append((("jitter",), "jitter needs a delay above 0: netem varies each packet's delay around it"))
     if imp.loss is not None and imp.gemodel is not None:
         found.append((("gemodel",), "give either loss or gemodel, not both"))
         found.append((("loss",), "give either loss or gemodel, not both"))

@@ -993,6 +993,9 @@ links:
     ("block", "field", "at", "message"),
     [
         ("{jitter: 2ms}", "jitter", "2ms", "jitter needs delay"),
+        ("{delay: 5ms, jitter: 0us}", "jitter", "0us", "a jitter of 0 is no jitter: leave jitter out"),
+        ("{delay: 0ms, jitter: 2ms}", "jitter", "2ms",
+         "jitter needs a delay above 0: netem varies each packet's delay around it"),
         ("{delay: 5ms, distribution: normal}", "distribution", "normal", "distribution needs jitter"),
         ("{delay: 5ms, delay-correlation: 25%}", "delay-correlation", "25%",
          "delay-correlation needs jitter"),

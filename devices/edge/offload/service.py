@@ -11,7 +11,7 @@ tasks already waiting is answered 503 at once, with the reason and the queue len
 
 Timestamps (``time.time_ns``, wall clock, so a synced client can compare them with its own)::
 
-    received  the handler has read and parsed the body
+    received  the handler has read the whole body     → upload ends here (parsing is the edge's time)
     started   the worker process begins the task       → queue wait = started − received
     finished  the worker process ends it              → compute    = finished − started
 
@@ -170,8 +170,9 @@ class OffloadHandler(BaseHTTPRequestHandler):
                             {"error": str(exc), "queue_length": exc.length, "queue_limit": exc.limit})
 
     def _task(self) -> None:
-        body = self._json_body()
+        raw = self._body_bytes()
         received = time.time_ns()
+        body = self._parsed(raw)
         if not isinstance(body, dict) or set(body) != {"kind", "input"}:
             raise BadRequest('body: expected {"kind": str, "input": {...}}')
         kind, data = body["kind"], body["input"]
@@ -199,7 +200,7 @@ class OffloadHandler(BaseHTTPRequestHandler):
                                         "queue_limit": pool.queue_limit, "running": pool.running,
                                         "completed": pool.completed, "rejected": pool.rejected})
 
-    def _json_body(self) -> Any:
+    def _body_bytes(self) -> bytes:
         length = self.headers.get("Content-Length", "")
         if not length.isdigit():
             self.close_connection = True
@@ -207,8 +208,12 @@ class OffloadHandler(BaseHTTPRequestHandler):
         if int(length) > MAX_BODY:
             self.close_connection = True
             raise BadRequest(f"body: expected at most {MAX_BODY} bytes, got {length}")
+        return self.rfile.read(int(length))
+
+    @staticmethod
+    def _parsed(raw: bytes) -> Any:
         try:
-            return json.loads(self.rfile.read(int(length)))
+            return json.loads(raw)
         except ValueError as exc:
             raise BadRequest(f"body: expected JSON, got a parse error: {exc}") from None
 
