@@ -12,7 +12,7 @@ help:
 	@echo "make demo    set up; the ward end to end (shaped links, devices, ledger proofs, offload), table and HTML report"
 	@echo "make test    set up and run the whole suite (root: namespaces are created for real)"
 	@echo "make bench   bring-up/teardown bench (JSON on stdout)"
-	@echo "make lint    ruff over the tree"
+	@echo "make lint    ruff over the tree, mypy over testbed/ and devices/"
 
 setup:
 	@missing=""; \
@@ -37,7 +37,9 @@ bench: setup
 	$(PYTHON) bench/bringup.py
 
 lint:
+	$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[lint]'
 	$(PYTHON) -m ruff check testbed tests bench devices
+	$(PYTHON) -m mypy
 
 clean:
 	testbed clean

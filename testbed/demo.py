@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .agents import Deployment
 from .agents.integrity import CheckpointSampler, Verdict, all_checks, log_of, stats_of
+from .agents.rates import LedgerRates, ledger_rates
 from .agents.sensors import LIGHT_SIGNALS
 from .agents.stats import AgentStats, percentile
 from .backends.emulated import EmulatedRig
@@ -89,7 +90,7 @@ def shape_access(rig: EmulatedRig, profile: str) -> None:
 
 
 def stream(rig: EmulatedRig, kinds: Mapping[str, str], seconds: float) -> tuple[dict[str, AgentStats], list[Phase],
-                                                                                 list[Verdict]]:
+                                                                                 list[Verdict], LedgerRates]:
     """Devices stream for ``seconds``: the first half on the topology's profile, the second on LTE."""
     assert rig.topology is not None
     links = access_links(rig.topology)
@@ -109,7 +110,8 @@ def stream(rig: EmulatedRig, kinds: Mapping[str, str], seconds: float) -> tuple[
             notes = sampler.stop()
         stats = stats_of(d)
         verdicts = all_checks(log, stats, notes, sample=32, seed=1)
-    return stats, [Phase(first, t0, t1), Phase(SECOND_PROFILE, t1, t2)], verdicts
+        rates = ledger_rates(log, stats)
+    return stats, [Phase(first, t0, t1), Phase(SECOND_PROFILE, t1, t2)], verdicts, rates
 
 
 def record_latency(rec: Recorder, stats: Mapping[str, AgentStats], phases: list[Phase]) -> list[list[str]]:
@@ -146,13 +148,16 @@ def run(topology_path: str, seconds: float, results: Path, count: int, report: b
         kinds = device_kinds(topo)
         print(f"== {len(kinds)} devices stream to the edge ledger for {seconds:.0f} s "
               f"(first half on the topology's radio profile, second half on {SECOND_PROFILE})", flush=True)
-        stats, phases, verdicts = stream(rig, kinds, seconds)
+        stats, phases, verdicts, rates = stream(rig, kinds, seconds)
         rows = record_latency(rec, stats, phases)
         for v in verdicts:
             rec.check(f"integrity.{v.key}", v.holds, section="integrity", description=str(v))
         committed = sum(len({a.seq for a in s.acks}) for s in stats.values())
         rec.record("ledger.records_committed", committed, "records", low=1, section="ledger")
-        rec.record("ledger.records_per_s", committed / seconds, "records/s", section="ledger")
+        rec.record("ledger.goodput", rates.goodput, "records/s", low=0.001, section="ledger",
+                   description="records made durable per second, first send to last ack")
+        rec.record("ledger.throughput", rates.throughput, "records/s", section="ledger",
+                   description="records answered per second, accepted or refused")
         offload_lines = offload_verdict(rig, rec)
     finally:
         removed = rig.down()
@@ -163,7 +168,7 @@ def run(topology_path: str, seconds: float, results: Path, count: int, report: b
                            "; ".join(m.verdict() for m in failed) or None,
                            [writer.measurement_entry(m) for m in rec.measurements]))
     writer.flush(finished=True)
-    print_summary(rows, verdicts, committed, offload_lines)
+    print_summary(rows, verdicts, committed, rates, offload_lines)
     if report:
         render(results)
     if failed or failures:
@@ -173,13 +178,15 @@ def run(topology_path: str, seconds: float, results: Path, count: int, report: b
     return 0
 
 
-def print_summary(rows: list[list[str]], verdicts: list[Verdict], committed: int, offload: list[str]) -> None:
+def print_summary(rows: list[list[str]], verdicts: list[Verdict], committed: int, rates: LedgerRates,
+                  offload: list[str]) -> None:
     print("== capture -> ack latency per device and profile")
     print(f"   {'device':<8} {'profile':<22} {'records':>7} {'p50 ms':>8} {'p99 ms':>8}")
     for device, profile, n, p50, p99 in rows:
         print(f"   {device:<8} {profile:<22} {n:>7} {p50:>8} {p99:>8}")
     proofs = next((v.checked.get("proofs", 0) for v in verdicts if v.check.startswith("inclusion")), 0)
-    print(f"== ledger: {committed} records committed, {proofs} inclusion proofs verified")
+    print(f"== ledger: {committed} records committed, {proofs} inclusion proofs verified; goodput "
+          f"{rates.goodput:.1f} records/s of {rates.throughput:.1f} answered/s")
     for v in verdicts:
         print(f"   {v}")
     for line in offload:

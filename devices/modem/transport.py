@@ -145,7 +145,8 @@ class Rfc2217Server:
                 with lock, contextlib.suppress(OSError):
                     conn.sendall(data)
 
-        manager = serial.rfc2217.PortManager(VirtualUart(), _Conn())
+        # PortManager drives any object with pyserial's port and write interfaces (duck-typed)
+        manager = serial.rfc2217.PortManager(VirtualUart(), _Conn())  # type: ignore[arg-type]
         port = self._make_port(lambda data: _Conn.write(b"".join(manager.escape(data))))
         try:
             while not self._closed.is_set():

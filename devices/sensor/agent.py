@@ -12,10 +12,11 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from .config import AgentConfig, payload_key, signing_key
 from .queue import DurableQueue
-from .records import Frame, build_record
+from .records import Built, Frame, build_record
 from .schedule import Clock, FrameScheduler, SystemClock
 from .stats import StatsWriter
 from .uploader import Counters, Uploader
@@ -67,8 +68,7 @@ class Agent:
                 capture_ns = time.time_ns()
                 frame = Frame(config.device_id, config.kind, tick.k, tick.k * self.synth.samples_per_frame,
                               capture_ns, self.synth.frame(tick.k, capture_ns))
-                queue.enqueue(tick.k, capture_ns, tick.late_ns,
-                              lambda seq, f=frame: build_record(f, seq, self.signing_key, self.payload_key))
+                queue.enqueue(tick.k, capture_ns, tick.late_ns, partial(self._build, frame))
                 made += 1
                 self._wake.set()
             deadline = time.monotonic() + config.drain_s
@@ -85,6 +85,9 @@ class Agent:
             queue.close()
             stats.close()
         return outcome
+
+    def _build(self, frame: Frame, seq: int) -> Built:
+        return build_record(frame, seq, self.signing_key, self.payload_key)
 
     def _upload(self, stats: StatsWriter, halt: threading.Event) -> None:
         queue = DurableQueue(self.config.queue, self.config.device_id)

@@ -73,17 +73,23 @@ class DurableQueue:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else row[0]
 
+    def _counter(self, key: str) -> int:
+        """A counter the queue's creation seeded, so it is always there."""
+        value = self._meta(key)
+        assert isinstance(value, int), (key, value)
+        return value
+
     def _transaction(self) -> _Immediate:
         return _Immediate(self._db)
 
     @property
     def next_seq(self) -> int:
-        return int(self._meta("next_seq"))  # type: ignore[arg-type]
+        return self._counter("next_seq")
 
     @property
     def next_frame(self) -> int:
         """The frame index after the last one enqueued: where a restarted agent resumes."""
-        return int(self._meta("next_frame"))  # type: ignore[arg-type]
+        return self._counter("next_frame")
 
     def enqueue(self, frame: int, capture_ns: int, late_ns: int, build: Callable[[int], Built]) -> QueuedRecord:
         """Assign the next sequence number, let ``build`` sign the record for it, store both durably."""

@@ -73,12 +73,12 @@ class Uploader:
         self.counters.posts += 1
         if status >= 500:
             raise Unreachable(f"ledger answered {status}: {answer.get('error')}")
-        if status not in (201, 207) or not isinstance(answer.get("results"), list) \
-                or len(answer["results"]) != len(records):
+        results = answer.get("results")
+        if status not in (201, 207) or not isinstance(results, list) or len(results) != len(records):
             raise LedgerRefused(f"POST /v1/records: expected 201/207 with {len(records)} results, "
                                 f"got {status}: {answer}")
         acked = []
-        for record, result in zip(records, answer["results"], strict=True):
+        for record, result in zip(records, results, strict=True):
             held = self._already_held(record, result)
             acked.append(record.seq)
             self.stats.write("ack", device_id=self.queue.device_id, seq=record.seq, frame=record.frame,

@@ -3,7 +3,8 @@
 One entry point for tests: :class:`Deployment` (deployment.py), or :class:`Consortium`
 (consortium.py) for several hospitals whose edges witness each other's logs. The rest is their
 parts: the ledger (ledger.py), the sensor agents (sensors.py), their stats and per-device
-figures (stats.py), link outages (links.py), and the chain-integrity checks (integrity.py).
+figures (stats.py), link outages (links.py), the chain-integrity checks (integrity.py) and the
+ledger's goodput apart from its throughput (rates.py).
 """
 
 from __future__ import annotations

@@ -22,17 +22,19 @@ def lock_file(rig: str) -> Path:
     return state.rigs_dir() / f"{rig}.lock"
 
 
+def lock_and_release(rig: str) -> None:
+    with state.rig_lock(rig):
+        pass
+
+
 def test_a_second_changer_fails_fast_naming_the_rig() -> None:
-    with state.rig_lock("r1"):
-        with pytest.raises(RigConflict, match="rig 'r1' is being changed by another testbed command"):
-            with state.rig_lock("r1"):
-                pass
+    with state.rig_lock("r1"), pytest.raises(RigConflict, match="rig 'r1' is being changed by another testbed"):
+        lock_and_release("r1")
 
 
 def test_the_lock_file_stays_while_the_rig_exists_and_goes_with_it() -> None:
     state.rig_dir("r1").mkdir(parents=True)
-    with state.rig_lock("r1"):
-        pass
+    lock_and_release("r1")
     assert lock_file("r1").exists()
     with state.rig_lock("r1"):
         state.forget_rig("r1")
@@ -64,9 +66,8 @@ def test_a_waiter_on_a_removed_lock_file_locks_the_one_at_the_path() -> None:
     a.join(10)
     assert got.wait(10)
     try:  # b must hold the file now at the path: a newcomer is refused, not let in beside it
-        with pytest.raises(RigConflict):
-            with state.rig_lock("r1"):
-                pass
+        with pytest.raises(RigConflict), state.rig_lock("r1"):
+            pass
     finally:
         release_b.set()
         b.join(10)

@@ -216,8 +216,10 @@ class AtClient:
         self.timeout = timeout
         self.stats = ClientStats()
         try:
-            extra = {} if url.startswith("rfc2217://") else {"write_timeout": 5.0}  # rfc2217 refuses it
-            self._port = serial.serial_for_url(url, baudrate=baudrate, timeout=0.2, **extra)
+            if url.startswith("rfc2217://"):  # rfc2217 refuses a write timeout
+                self._port = serial.serial_for_url(url, baudrate=baudrate, timeout=0.2)
+            else:
+                self._port = serial.serial_for_url(url, baudrate=baudrate, timeout=0.2, write_timeout=5.0)
         except (serial.SerialException, ValueError, OSError) as exc:
             raise PortClosed(f"{url}: cannot open the AT port: {exc}") from None
         self._stream = _Stream(max_line)
