@@ -2,10 +2,11 @@
 
 Three devices share a gNB in front of the edge: ``slow`` on LTE as measured (36 Mbit/s up, 18 ms
 RTT) and ``nr`` on the NR URLLC target (1 ms RTT, no rate limit), both with a full CPU, so their
-probes compare the links alone; ``fast`` on NR URLLC too with a quarter of a CPU: 25 ms of quota
-per 100 ms CFS period. The heavy task is sized on this machine to need twice that quota, so its
-local runs are throttled whether the CPU is native or TCG's twenty times slower one (a task that
-fits in one period's quota runs at full speed and would prove nothing), and stays cheap in the VM.
+probes compare the links alone; ``fast`` on NR URLLC too with a quarter of a CPU: 2.5 ms of quota
+per 10 ms CFS period (testbed.backends.cpu). The heavy task is sized on this machine to need at
+least twice that quota, so its local runs are throttled whether the CPU is native or TCG's twenty
+times slower one (a task that fits in one period's quota runs at full speed and would prove
+nothing), and stays cheap in the VM.
 Only orderings are asserted: under TCG (tests/kernel runs these in a VM) times are coarse.
 """
 
@@ -25,6 +26,7 @@ import pytest
 
 from devices.edge.offload import tasks
 from devices.mec import workload
+from testbed.backends.cpu import quota
 from testbed.backends.emulated import EmulatedRig, clean
 from testbed.offload.campaign import (
     CampaignResult,
@@ -56,7 +58,7 @@ links:
 """
 BIG_LIGHT = {"kind": "arrhythmia", "size": 20000}  # 140 kB of RR intervals, a few ms of compute
 FAST_CPU = 0.25
-CFS_PERIOD_S = 0.1
+CFS_PERIOD_S = quota(FAST_CPU)[1] / 1e6
 
 
 def heavy_task() -> dict[str, Any]:
