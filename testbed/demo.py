@@ -220,15 +220,16 @@ def offload_verdict(rig: EmulatedRig, rec: Recorder) -> list[str]:
     edge = sum(r["edge"]["total_s"] for r in both) / max(1, len(both))
     faster = "local" if local < edge else "edge"
     chosen = "/".join(sorted({r["where"] for r in load.records}))
-    times = f"local {local * 1000:.1f} ms, edge {edge * 1000:.1f} ms"
+    place = {"local": "the device", "edge": "the edge", "edge/local": "both sides"}
+    times = f"on the device {local * 1000:.1f} ms, on the edge {edge * 1000:.1f} ms"
     if max(local, edge) < CLEAR_MARGIN * min(local, edge):
-        lines.append(f"   verdict: the policy ran the tasks on the {chosen}; measured, the two are within "
+        lines.append(f"   verdict: the policy ran the tasks on {place[chosen]}; measured, the two are within "
                      f"{CLEAR_MARGIN - 1:.0%} ({times}): either choice is right")
         return lines
     rec.check("offload.policy_chose_faster", chosen == faster, section="integrity",
               description=f"policy chose {chosen}; measured faster: {faster} ({times})")
-    lines.append(f"   verdict: the policy ran the tasks on the {chosen}; measured, the {faster} was faster ({times})"
-                 + (": it agrees" if chosen == faster else ": it DISAGREES"))
+    lines.append(f"   verdict: the policy ran the tasks on {place[chosen]}; measured, {place[faster]} was faster "
+                 f"({times})" + (": it agrees" if chosen == faster else ": it DISAGREES"))
     return lines
 
 
