@@ -1,9 +1,10 @@
 """What an emulated rig is made of in the kernel, computed from a topology before touching it.
 
-The plan is plain data: namespace names, veth pairs with the interface index each end will
-have, addresses, routes, forwarding and the neighbour entries. The emulated backend applies it over netlink;
-:func:`ip_batch` renders the very same plan as ``ip -batch`` input, which is both the
-``testbed up --dry-run`` output and the floor the bring-up bench compares against.
+The plan is plain data: namespace names, veth pairs with the interface index and MAC each
+end will have, addresses, permanent neighbours, routes and forwarding. The emulated backend
+applies it over netlink; :func:`ip_batch` renders the very same plan as ``ip -batch`` input,
+which is both the ``testbed up --dry-run`` output and the floor the bring-up bench compares
+against.
 """
 
 from __future__ import annotations
