@@ -17,6 +17,10 @@ RTT and the fixed part, leaving the rate the model's D/R term needs.
   quota left, so local runs are repeated back to back over several CFS periods and the speed is
   the total work over the total time, what a stream of tasks sees (one 10 ms run under a 25 %
   quota measured full speed, and the policy then kept tasks local that took 4x longer there).
+- Edge handling: the same edge runs' queue wait on an idle worker (received -> started: parsing
+  the body and handing the task to a worker process). It is the reference's "orchestrator
+  overhead"; about 1 ms natively but 15-40 ms under an emulated CPU, where leaving it out made
+  the policy send a light task to an edge that was slower.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from .client import EdgeConnection
 
 PROBE_KIND = "mec-upload-probe"  # not a task kind: the worker answers 400 after reading the body
 MIN_SPAN_S = 50e-6  # below this a timed difference is noise: report the rate as at least this fast
-LOCAL_SPAN_S = 0.3  # local calibration spans three 100 ms CFS periods, so a quota shows in the figure
+LOCAL_SPAN_S = 0.3  # local calibration spans many CFS periods, so a quota shows in the figure
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ class SpeedEstimate:
     local_units_per_s: float
     edge_units_per_s: float
     output_bytes_per_unit: float
+    edge_handling_s: float = 0.0  # received -> started on an idle worker
 
 
 @dataclass(frozen=True)
@@ -142,7 +147,7 @@ def measure_speeds(conn: EdgeConnection, kind: str, size: float | None = None, r
     while len(local) < repeats or sum(local) < local_span_s:
         local.append(client.run_local(kind, data).compute_s)
     return SpeedEstimate(kind, units * len(local) / sum(local), units / statistics.mean(t.compute_s for t in edge),
-                         statistics.mean(t.output_bytes for t in edge) / units)
+                         statistics.mean(t.output_bytes for t in edge) / units, min(t.queue_s for t in edge))
 
 
 def probe(conn: EdgeConnection, kind: str, size: float | None = None) -> Estimates:

@@ -1,7 +1,8 @@
 """Local or edge, per task: the reference's latency rule on predictions from the device's estimates.
 
 T_loc = units / local speed; T_off = the model's ``predict_offload`` with the measured link
-(RTT, uplink and downlink rates) and edge speed. The queue term has two sources:
+(RTT, uplink and downlink rates) and edge speed. The queue term is the edge's measured handling
+time (its idle worker's received -> started) plus a wait with two sources:
 
 - a known arrival rate at the edge (``edge_arrival`` > 0, e.g. a campaign that sets the load):
   M/M/c over the edge's workers, as the reference model states it;
@@ -64,8 +65,8 @@ class Policy:
         prediction = predict_offload(8 * input_bytes, 8 * units * speed.output_bytes_per_unit, link.uplink_bps,
                                      link.downlink_bps, link.rtt_s, units, speed.edge_units_per_s,
                                      arrival=self.edge_arrival, servers=edge.workers)
-        if self.edge_arrival <= 0:
-            prediction = dataclasses.replace(prediction, queue_s=snapshot_wait_s(edge, prediction.compute_s))
+        wait = prediction.queue_s if self.edge_arrival > 0 else snapshot_wait_s(edge, prediction.compute_s)
+        prediction = dataclasses.replace(prediction, queue_s=speed.edge_handling_s + wait)
         return units / speed.local_units_per_s, prediction
 
     def decide(self, units: float, input_bytes: int, edge: EdgeState | None = None) -> Decision:

@@ -197,7 +197,7 @@ def _measure_load(rig: EmulatedRig, spec: CampaignSpec, url: str, path: PathFigu
     edge = [r["edge"] for r in records if r.get("edge")]
     output_bytes = edge[0]["output_bytes"] if edge else units * speed.output_bytes_per_unit
     predicted = predict_terms(path, input_bytes, output_bytes, units, speed.edge_units_per_s,
-                              speed.local_units_per_s, arrival, spec.workers)
+                              speed.local_units_per_s, arrival, spec.workers, speed.edge_handling_s)
     return LoadResult(rho, arrival, predicted, summarise(records) if records else document["summary"], records), \
         calibration
 

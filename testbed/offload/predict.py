@@ -75,8 +75,8 @@ class TermPrediction:
     """One task's predicted terms (s), split as the client measures them."""
 
     upload_s: float  # D_in / R_ul + one-way delay up
-    queue_s: float  # M/M/c, the reference
-    queue_md_s: float  # M/D/c (Allen–Cunneen, C_s² = 0): what near-constant tasks should show
+    queue_s: float  # the edge's handling + the M/M/c wait, the reference
+    queue_md_s: float  # handling + the M/D/c wait (Allen–Cunneen, C_s² = 0): what near-constant tasks should show
     compute_s: float
     download_s: float  # D_out / R_dl + one-way delay down
     local_s: float
@@ -88,13 +88,14 @@ class TermPrediction:
 
 def predict_terms(path: PathFigures, input_bytes: float, output_bytes: float, units: float,
                   edge_units_per_s: float, local_units_per_s: float, arrival: float = 0.0,
-                  servers: int = 1) -> TermPrediction:
-    """Each term for a task of ``units`` work with background Poisson load ``arrival`` tasks/s."""
+                  servers: int = 1, handling_s: float = 0.0) -> TermPrediction:
+    """Each term for a task of ``units`` work with background Poisson load ``arrival`` tasks/s;
+    ``handling_s`` is the edge's own received -> started time on an idle worker (calibrated)."""
     compute = compute_s(units, edge_units_per_s)
-    queue = queue_md = 0.0
+    queue = queue_md = handling_s
     if arrival > 0:
-        queue = mmc_wait_s(arrival, 1 / compute, servers)
-        queue_md = allen_cunneen_wait_s(arrival, compute, servers, service_cv2=0.0)
+        queue += mmc_wait_s(arrival, 1 / compute, servers)
+        queue_md += allen_cunneen_wait_s(arrival, compute, servers, service_cv2=0.0)
     return TermPrediction(transfer_s(8 * input_bytes, path.uplink_bps * TCP_PAYLOAD_SHARE) + path.up_delay_s,
                           queue, queue_md, compute,
                           transfer_s(8 * output_bytes, path.downlink_bps * TCP_PAYLOAD_SHARE) + path.down_delay_s,

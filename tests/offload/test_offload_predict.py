@@ -53,6 +53,8 @@ def test_terms_from_the_path_and_the_calibrated_speeds() -> None:
     loaded = predict_terms(path, 45_000, 2_500, 10_000, 500_000, 100_000, arrival=25)  # ρ = 0.5
     assert loaded.queue_s == pytest.approx(0.02) and loaded.queue_md_s == pytest.approx(0.01)
     assert loaded.total_s == pytest.approx(t.total_s + 0.02)
+    handled = predict_terms(path, 45_000, 2_500, 10_000, 500_000, 100_000, arrival=25, handling_s=0.003)
+    assert (handled.queue_s, handled.queue_md_s) == (pytest.approx(0.023), pytest.approx(0.013))
     unshaped = parse_topology("name: u\nnodes: {a: {role: sensor}, b: {role: edge}}\nlinks: [{endpoints: [a, b]}]",
                               "<u>")
     assert math.isinf(path_figures(unshaped, "a", "b").uplink_bps)

@@ -38,9 +38,9 @@ def conn(edge_url: str) -> Iterator[client.EdgeConnection]:
 
 
 def estimates(rtt: float = 0.01, up: float = 10e6, down: float = 50e6, local: float = 1e5, edge: float = 1e6,
-              workers: int = 1, queue: int = 0, running: int = 0) -> Estimates:
+              workers: int = 1, queue: int = 0, running: int = 0, handling: float = 0.0) -> Estimates:
     return Estimates(LinkEstimate(rtt, up, down), EdgeState(workers, queue, running),
-                     SpeedEstimate("ecg_analyse", local, edge, 0.1))
+                     SpeedEstimate("ecg_analyse", local, edge, 0.1, handling))
 
 
 def test_offload_splits_the_time_into_terms_that_add_up(conn: client.EdgeConnection) -> None:
@@ -70,6 +70,7 @@ def test_probe_measures_link_edge_and_speeds(conn: client.EdgeConnection) -> Non
     assert found.edge == EdgeState(1, 0, 0)
     assert found.speed.local_units_per_s > 1e4 and found.speed.edge_units_per_s > 1e4
     assert found.speed.output_bytes_per_unit > 0
+    assert 0 < found.speed.edge_handling_s < 0.05  # parse + hand-off to the worker process, on loopback
     assert Estimates.from_dict(json.loads(json.dumps(found.as_dict()))) == found
 
 
@@ -96,6 +97,13 @@ def test_queue_prediction_from_the_snapshot_or_a_known_arrival_rate() -> None:
     assert busy.queue_s == pytest.approx(4.5 * 0.1)
     known = Policy(estimates(), edge_arrival=5.0).predict(1e5, 1000)[1]  # M/M/1, ρ = 0.5
     assert known.queue_s == pytest.approx(0.5 / (10 - 5))
+    # the edge's own handling comes on top of either wait, and can tip a close call to local
+    assert Policy(estimates(handling=0.03)).predict(1e5, 1000)[1].queue_s == pytest.approx(0.03)
+    handled = Policy(estimates(handling=0.03), edge_arrival=5.0).predict(1e5, 1000)[1]
+    assert handled.queue_s == pytest.approx(0.03 + 0.1)
+    close = estimates(up=1e9, rtt=0.001, local=1e5, edge=1.2e5)  # 1 s here, 0.83 s there
+    assert Policy(close).decide(1e5, 1000).where == "edge"
+    assert Policy(estimates(up=1e9, rtt=0.001, local=1e5, edge=1.2e5, handling=0.2)).decide(1e5, 1000).where == "local"
 
 
 def test_runner_records_both_sides_and_poisson_arrivals_overlap(edge_url: str) -> None:
