@@ -11,6 +11,7 @@ directory and its HTML report, prints a table, and takes the rig down.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import shlex
@@ -31,7 +32,7 @@ from .measure import Recorder
 from .measure.results import ResultEntry, ResultsWriter
 from .topology import Topology, load_topology
 from .topology.access import access_links, profile_directions
-from .topology.paths import hops, one_way_delay_us
+from .topology.paths import hops, one_way_delay_us, one_way_jitter_us
 
 RTT = re.compile(r"rtt min/avg/max/mdev = ([\d.]+)/([\d.]+)/([\d.]+)")
 SECOND_PROFILE = "lte-measured"
@@ -52,11 +53,14 @@ def device_kinds(topo: Topology) -> dict[str, str]:
             for name, node in topo.nodes.items() if node.role == "sensor"}
 
 
-def configured_rtt_ms(rig: EmulatedRig, src: str, dst: str) -> float:
-    """The delays the rig's links are set to along the path, both ways (no jitter)."""
+def configured_rtt_ms(rig: EmulatedRig, src: str, dst: str) -> tuple[float, float]:
+    """The delays the rig's links are set to along the path, both ways, and their jitter's spread."""
     assert rig.topology is not None
-    return (one_way_delay_us(rig.topology, src, dst, rig.impairment)
-            + one_way_delay_us(rig.topology, dst, src, rig.impairment)) / 1000
+    delay = one_way_delay_us(rig.topology, src, dst, rig.impairment) + one_way_delay_us(rig.topology, dst, src,
+                                                                                        rig.impairment)
+    spread = math.hypot(one_way_jitter_us(rig.topology, src, dst, rig.impairment),
+                        one_way_jitter_us(rig.topology, dst, src, rig.impairment))
+    return delay / 1000, spread / 1000
 
 
 def ping_table(rig: EmulatedRig, rec: Recorder, count: int) -> int:
@@ -70,13 +74,16 @@ def ping_table(rig: EmulatedRig, rec: Recorder, count: int) -> int:
             address = dst["addresses"][-1].split("/")[0]
             done = rig.run(src["name"], ["ping", "-n", "-q", "-c", str(count), "-i", "0.2", "-W", "2", address])
             match = RTT.search(done.stdout)
-            configured = configured_rtt_ms(rig, src["name"], dst["name"])
+            configured, spread = configured_rtt_ms(rig, src["name"], dst["name"])
             hop_count = len(hops(rig.topology, src["name"], dst["name"])) if rig.topology else 0
             failures += done.returncode != 0
             measured = float(match.group(2)) if match else None
-            rec.record(f"rtt.{src['name']}.{dst['name']}", measured, "ms", low=configured * 0.9,
+            # the mean of `count` round trips lies within 4 standard deviations of the configured
+            # delay but for about 1 in 30,000 (jitter spreads it; nothing makes it shorter)
+            floor = 0.9 * configured - 4 * spread / math.sqrt(count)
+            rec.record(f"rtt.{src['name']}.{dst['name']}", measured, "ms", low=max(0.0, floor),
                        section="link", link=f"{src['name']} -> {dst['name']}", direction="round trip",
-                       configured=round(configured, 3))
+                       configured=round(configured, 3), jitter=round(spread, 3))
             print(f"   {src['name']:<8} {dst['name']:<8} {hop_count:>4} {configured:>7.2f} ms "
                   f"{measured if measured is not None else '-':>6} ms  {'ok' if done.returncode == 0 else 'FAILED'}")
     return failures

@@ -8,6 +8,7 @@ shortest by hop count, ties by file order, never through a node that does not fo
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable
 
@@ -45,3 +46,11 @@ def one_way_delay_us(topo: Topology, src: str, dst: str, shaping: Shaping | None
     """The delay configured from ``src`` to ``dst`` along the path (no jitter), per ``shaping``."""
     of = shaping or topo.impairment
     return sum(imp.delay.us for imp in (of(link, d) for link, d in hops(topo, src, dst)) if imp.delay)
+
+
+def one_way_jitter_us(topo: Topology, src: str, dst: str, shaping: Shaping | None = None) -> float:
+    """The spread of the delay from ``src`` to ``dst``: the links' jitters added as independent
+    deviations (root of the sum of squares), what a floor below the mean delay must allow."""
+    of = shaping or topo.impairment
+    return math.sqrt(sum(imp.jitter.us ** 2 for imp in (of(link, d) for link, d in hops(topo, src, dst))
+                         if imp.jitter))
