@@ -19,8 +19,9 @@ RTT and the fixed part, leaving the rate the model's D/R term needs.
   quota measured full speed, and the policy then kept tasks local that took 4x longer there).
 - Edge handling: the same edge runs' queue wait on an idle worker (received -> started: parsing
   the body and handing the task to a worker process). It is the reference's "orchestrator
-  overhead"; about 1 ms natively but 15-40 ms under an emulated CPU, where leaving it out made
-  the policy send a light task to an edge that was slower.
+  overhead": about 1 ms natively, but 16-19 ms under an emulated CPU, where a model without it
+  predicted an idle edge's queue as 0. It is measured with the calibration input, so the part
+  that grows with a bigger input is not in it.
 """
 
 from __future__ import annotations
