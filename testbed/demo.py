@@ -55,11 +55,10 @@ def device_kinds(topo: Topology) -> dict[str, str]:
 
 def configured_rtt_ms(rig: EmulatedRig, src: str, dst: str) -> tuple[float, float]:
     """The delays the rig's links are set to along the path, both ways, and their jitter's spread."""
-    assert rig.topology is not None
-    delay = one_way_delay_us(rig.topology, src, dst, rig.impairment) + one_way_delay_us(rig.topology, dst, src,
-                                                                                        rig.impairment)
-    spread = math.hypot(one_way_jitter_us(rig.topology, src, dst, rig.impairment),
-                        one_way_jitter_us(rig.topology, dst, src, rig.impairment))
+    topo, now = rig.topology, rig.impairment
+    assert topo is not None
+    delay = one_way_delay_us(topo, src, dst, now) + one_way_delay_us(topo, dst, src, now)
+    spread = math.hypot(one_way_jitter_us(topo, src, dst, now), one_way_jitter_us(topo, dst, src, now))
     return delay / 1000, spread / 1000
 
 

@@ -40,14 +40,14 @@ class LedgerRates:
 
 def counts_from_metrics(text: str) -> tuple[int, dict[str, int]]:
     """(accepted, refused by reason) from the node's Prometheus text."""
-    accepted, refused, seen = 0, {}, False
+    accepted: int | None = None
+    refused: dict[str, int] = {}
     for name, reason, value in _SAMPLE.findall(text):
-        seen |= name == "ledger_records_accepted_total"
         if name == "ledger_records_accepted_total":
             accepted = int(value)
         else:
             refused[reason or "other"] = int(value)
-    if not seen:
+    if accepted is None:
         raise AgentError(f"ledger metrics: expected a ledger_records_accepted_total sample, got {text[:120]!r}")
     return accepted, refused
 

@@ -89,12 +89,10 @@ class RtnlBatch:
         self._messages.append((bytes(msg.data), what))
 
     def add_veth(self, ifname: str, index: int, peer: str, peer_index: int, peer_netns_fd: int,
-                 mtu: int | None = None, macs: tuple[str, str] | None = None) -> None:
-        peer_msg: dict = {"index": peer_index, "attrs": [("IFLA_IFNAME", peer), ("IFLA_NET_NS_FD", peer_netns_fd)]}
-        attrs: list = [("IFLA_IFNAME", ifname)]
-        if macs:
-            attrs.append(("IFLA_ADDRESS", macs[0]))
-            peer_msg["attrs"].append(("IFLA_ADDRESS", macs[1]))
+                 mtu: int | None, macs: tuple[str, str]) -> None:
+        peer_msg: dict = {"index": peer_index, "attrs": [("IFLA_IFNAME", peer), ("IFLA_NET_NS_FD", peer_netns_fd),
+                                                         ("IFLA_ADDRESS", macs[1])]}
+        attrs: list = [("IFLA_IFNAME", ifname), ("IFLA_ADDRESS", macs[0])]
         if mtu:
             attrs.append(("IFLA_MTU", mtu))
             peer_msg["attrs"].append(("IFLA_MTU", mtu))

@@ -42,15 +42,19 @@ def hops(topo: Topology, src: str, dst: str) -> list[tuple[Link, Direction]]:
     return list(reversed(path))
 
 
+def along(topo: Topology, src: str, dst: str, shaping: Shaping | None = None) -> list[Impairment]:
+    """What each link from ``src`` to ``dst`` does in the direction it is crossed, per ``shaping``
+    (default: as the topology configures it)."""
+    of = shaping or topo.impairment
+    return [of(link, d) for link, d in hops(topo, src, dst)]
+
+
 def one_way_delay_us(topo: Topology, src: str, dst: str, shaping: Shaping | None = None) -> float:
     """The delay configured from ``src`` to ``dst`` along the path (no jitter), per ``shaping``."""
-    of = shaping or topo.impairment
-    return sum(imp.delay.us for imp in (of(link, d) for link, d in hops(topo, src, dst)) if imp.delay)
+    return sum(imp.delay.us for imp in along(topo, src, dst, shaping) if imp.delay)
 
 
 def one_way_jitter_us(topo: Topology, src: str, dst: str, shaping: Shaping | None = None) -> float:
     """The spread of the delay from ``src`` to ``dst``: the links' jitters added as independent
     deviations (root of the sum of squares), what a floor below the mean delay must allow."""
-    of = shaping or topo.impairment
-    return math.sqrt(sum(imp.jitter.us ** 2 for imp in (of(link, d) for link, d in hops(topo, src, dst))
-                         if imp.jitter))
+    return math.sqrt(sum(imp.jitter.us ** 2 for imp in along(topo, src, dst, shaping) if imp.jitter))

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from testbed.agents import Deployment
+from testbed.agents.integrity import stats_of
 from testbed.agents.ledger import LedgerEntry
 from testbed.agents.process import PYTHON
 from testbed.agents.sensors import LIGHT_SIGNALS
-from testbed.agents.stats import AgentStats, figures, read_stats
+from testbed.agents.stats import AgentStats, figures
 from testbed.backends.emulated import EmulatedRig
 from testbed.measure import Recorder
 from testbed.topology.paths import hops, one_way_delay_us
@@ -77,7 +78,7 @@ def stream(rig: EmulatedRig, kinds: Mapping[str, str], seconds: float, during: A
         time.sleep(max(0.0, seconds - (time.monotonic() - started)))
         d.stop_agents()
         entries = d.ledger_entries()
-        stats = {node: read_stats(s.stats) for node, s in d.sensors.items()}
+        stats = stats_of(d)
     return Run(stats, entries, seconds)
 
 

@@ -15,7 +15,7 @@ import pytest
 from e2e_support import DEVICES, SIGNALS, access_link_of, record_device_latency, stream
 
 from testbed.agents import Deployment
-from testbed.agents.stats import read_stats
+from testbed.agents.integrity import stats_of
 from testbed.measure import Recorder
 from testbed.shaping.idle import IdlePromotion
 from testbed.shaping.timeline import Timeline
@@ -87,12 +87,12 @@ def test_sparse_nibp_readings_pay_the_rrc_idle_promotion(rig, measurements: Reco
             for watcher in watchers.values():
                 watcher.stop()
         d.stop_agents()
-        stats = {node: read_stats(s.stats) for node, s in d.sensors.items()}
+        stats = stats_of(d)
     started_ns = min(a.capture_ns for a in stats["nibp"].acks)
     nibp = [(a.ack_ns - a.capture_ns) / 1e6 for a in stats["nibp"].acks if a.capture_ns > started_ns]
     ecg = [(a.ack_ns - a.capture_ns) / 1e6 for a in stats["ecg1"].acks]
     assert not any(w.errors for w in watchers.values()), {d: w.errors for d, w in watchers.items()}
-    # Not every reading must pay: any packet wakes the radio (a neighbour probe, say), as on a real one;
+    # Not every reading must pay: any packet wakes the radio, as on a real one;
     # 4 s apart, the radio has gone idle again before the next reading even after a 600 ms promotion.
     measurements.distribution("latency.nibp.sparse", nibp, "ms", statistic="max", low=penalty_ms, section="latency",
                               device="nibp", profile="ward-5g + RRC idle",
